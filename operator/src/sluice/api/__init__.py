@@ -1,0 +1,44 @@
+"""The Release and RolloutPolicy API: pydantic models that are the single source of truth for the CRDs."""
+
+from sluice.api.common import GROUP, VERSION
+from sluice.api.policy import (
+    AnalysisStep,
+    ApprovalStep,
+    Metric,
+    PauseStep,
+    PolicyOverride,
+    RolloutPolicy,
+    RolloutPolicySpec,
+    Step,
+    Thresholds,
+)
+from sluice.api.release import (
+    Condition,
+    HistoryEvent,
+    Measurement,
+    Release,
+    ReleaseSpec,
+    ReleaseStatus,
+    TrafficRouting,
+)
+
+__all__ = [
+    "GROUP",
+    "VERSION",
+    "AnalysisStep",
+    "ApprovalStep",
+    "Condition",
+    "HistoryEvent",
+    "Measurement",
+    "Metric",
+    "PauseStep",
+    "PolicyOverride",
+    "Release",
+    "ReleaseSpec",
+    "ReleaseStatus",
+    "RolloutPolicy",
+    "RolloutPolicySpec",
+    "Step",
+    "Thresholds",
+    "TrafficRouting",
+]

@@ -1,0 +1,33 @@
+"""Commands from people (promote, approve, abort, ...), carried by one annotation on the Release."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from sluice.api.common import GROUP, ApiModel
+
+COMMAND_ANNOTATION = f"{GROUP}/command"
+
+
+class CommandAction(StrEnum):
+    """What a command asks the engine to do."""
+
+    PROMOTE = "promote"
+    PROMOTE_FULL = "promoteFull"
+    APPROVE = "approve"
+    ABORT = "abort"
+    RETRY = "retry"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+class Command(ApiModel):
+    """One command; its id makes it idempotent (the engine acts once per id)."""
+
+    action: CommandAction
+    id: str = Field(min_length=1, max_length=128, description="Unique id of this command.")
+    by: str = Field(default="unknown", max_length=256, description="Who issued it.")
+    at: datetime = Field(description="When it was issued.")

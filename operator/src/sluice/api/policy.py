@@ -1,0 +1,304 @@
+"""RolloutPolicy: reusable rules for how a Release moves traffic and judges the candidate."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from sluice.api.common import ApiModel, CelRule, Duration, ObjectMeta, ObjectName, Percent
+
+DEFAULT_CANARY_WEIGHTS = (5, 25, 50, 100)
+
+
+class FailureAction(StrEnum):
+    """What a metric outage does to a rollout."""
+
+    HOLD = "hold"
+    ROLLBACK = "rollback"
+
+
+class ReleaseType(StrEnum):
+    """How big a change a release is, derived from the versions (hotfix is stated explicitly)."""
+
+    HOTFIX = "hotfix"
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+    UNKNOWN = "unknown"
+
+
+class PauseStep(ApiModel):
+    """Pause the rollout: for a duration, or until someone resumes or promotes it."""
+
+    duration: Duration | None = Field(
+        default=None,
+        description="How long to pause, such as 5m. Without it the rollout waits for a "
+        "resume or promote command.",
+    )
+
+
+class ApprovalStep(ApiModel):
+    """A manual gate: the rollout waits until someone approves this step."""
+
+    message: str | None = Field(
+        default=None, max_length=1024, description="Shown to whoever is asked to approve."
+    )
+
+
+class AnalysisStep(ApiModel):
+    """Wait at the current weight until the listed metrics succeed a number of times in a row."""
+
+    metrics: list[ObjectName] | None = Field(
+        default=None,
+        max_length=32,
+        description="Names of the policy's metrics to run; all of them when omitted.",
+    )
+    measurements: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Successful measurements of every metric needed to pass the step.",
+    )
+
+
+class Step(ApiModel):
+    """One step of a canary: exactly one of setWeight, pause, approval or analysis."""
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        CelRule(
+            rule="[has(self.setWeight), has(self.pause), has(self.approval), has(self.analysis)]"
+            ".filter(x, x).size() == 1",
+            message="a step must set exactly one of setWeight, pause, approval or analysis",
+        ),
+    )
+
+    set_weight: Percent | None = Field(
+        default=None,
+        alias="setWeight",
+        description="Send this percentage of traffic to the candidate (0-100).",
+    )
+    pause: PauseStep | None = Field(default=None, description="Pause the rollout.")
+    approval: ApprovalStep | None = Field(default=None, description="Wait for an approval.")
+    analysis: AnalysisStep | None = Field(
+        default=None, description="Hold the weight until the metrics pass."
+    )
+
+
+class Thresholds(ApiModel):
+    """Bounds a measurement must stay within: absolute, or relative to the stable baseline."""
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        CelRule(
+            rule="!has(self.min) || !has(self.max) || self.min <= self.max",
+            message="min must be less than or equal to max",
+            field_path=".min",
+        ),
+        CelRule(
+            rule="has(self.min) || has(self.max) || has(self.maxIncrease) || has(self.maxDecrease)",
+            message="thresholds need at least one of min, max, maxIncrease or maxDecrease",
+        ),
+    )
+
+    min: float | None = Field(
+        default=None, description="The candidate's value must be at least this."
+    )
+    max: float | None = Field(
+        default=None, description="The candidate's value must be at most this."
+    )
+    max_increase: float | None = Field(
+        default=None,
+        alias="maxIncrease",
+        ge=0,
+        description="The candidate's value may exceed the stable baseline's by at most this "
+        "amount (same unit as the query, e.g. 0.01 for one percentage point of a ratio).",
+    )
+    max_decrease: float | None = Field(
+        default=None,
+        alias="maxDecrease",
+        ge=0,
+        description="The candidate's value may fall below the stable baseline's by at most this.",
+    )
+
+
+class Metric(ApiModel):
+    """A PromQL query judged against thresholds after every interval."""
+
+    name: ObjectName = Field(description="Unique name of the metric within the policy.")
+    query: str = Field(
+        min_length=1,
+        max_length=8192,
+        description="PromQL template. Variables: {{namespace}}, {{release}}, {{stable}}, "
+        "{{candidate}}, {{interval}} and {{target}} (the Deployment being measured: the "
+        "candidate, or the stable one for the baseline).",
+    )
+    thresholds: Thresholds = Field(description="What counts as a successful measurement.")
+    interval: Duration = Field(default="30s", description="How often the metric is measured.")
+    failure_limit: int = Field(
+        default=0,
+        alias="failureLimit",
+        ge=0,
+        le=100,
+        description="Failed measurements tolerated; one more fails the analysis and rolls back.",
+    )
+    on_no_data: FailureAction = Field(
+        default=FailureAction.HOLD,
+        alias="onNoData",
+        description="What an empty or NaN result does: hold the rollout, or roll back.",
+    )
+    on_provider_error: FailureAction = Field(
+        default=FailureAction.HOLD,
+        alias="onProviderError",
+        description="What happens once consecutiveErrorLimit provider errors (timeouts, "
+        "unreachable Prometheus, bad queries) occur in a row: hold, or roll back.",
+    )
+    consecutive_error_limit: int = Field(
+        default=4,
+        alias="consecutiveErrorLimit",
+        ge=1,
+        le=100,
+        description="Provider errors in a row before onProviderError applies.",
+    )
+
+
+class SecretKeyRef(ApiModel):
+    """A key of a Secret in the operator's or the Release's namespace."""
+
+    name: ObjectName = Field(description="Name of the Secret.")
+    key: str = Field(min_length=1, max_length=253, description="Key within the Secret.")
+
+
+class PrometheusProvider(ApiModel):
+    """Where to send the PromQL queries, and how to authenticate."""
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        CelRule(
+            rule="!(has(self.bearerTokenSecretRef) && has(self.basicAuthSecretRef))",
+            message="use either bearerTokenSecretRef or basicAuthSecretRef, not both",
+        ),
+    )
+
+    address: str = Field(
+        pattern=r"^https?://[^\s]+$",
+        max_length=2048,
+        description="Base URL of the Prometheus HTTP API, such as http://prometheus:9090.",
+    )
+    bearer_token_secret_ref: SecretKeyRef | None = Field(
+        default=None, alias="bearerTokenSecretRef", description="Secret key holding a bearer token."
+    )
+    basic_auth_secret_ref: ObjectName | None = Field(
+        default=None,
+        alias="basicAuthSecretRef",
+        description="Name of a Secret with keys username and password.",
+    )
+    insecure_skip_verify: bool = Field(
+        default=False, alias="insecureSkipVerify", description="Skip TLS certificate checks."
+    )
+    ca_secret_ref: SecretKeyRef | None = Field(
+        default=None, alias="caSecretRef", description="Secret key holding a PEM CA bundle."
+    )
+    timeout: Duration = Field(default="5s", description="Timeout of one query.")
+
+
+class MetricProvider(ApiModel):
+    """The metric provider: exactly one kind (only prometheus today)."""
+
+    prometheus: PrometheusProvider = Field(description="A Prometheus server.")
+
+
+_STEP_RULES = (
+    CelRule(
+        rule="self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, w >= 0 && w <= 100)",
+        message="setWeight must be within 0..100",
+    ),
+    CelRule(
+        rule="self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted() && "
+        "self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, "
+        "self.filter(s, has(s.setWeight) && s.setWeight == w).size() == 1)",
+        message="setWeight values must be strictly increasing",
+    ),
+)
+
+
+class PolicyOverride(ApiModel):
+    """Fields that replace the policy's own, for one release type or one Release."""
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = ()
+
+    steps: list[Step] | None = Field(
+        default=None, max_length=64, description="Replaces the policy's steps."
+    )
+    progress_deadline: Duration | None = Field(
+        default=None, alias="progressDeadline", description="Replaces the progress deadline."
+    )
+    scale_down_delay: Duration | None = Field(
+        default=None, alias="scaleDownDelay", description="Replaces the scale-down delay."
+    )
+    background_analysis: bool | None = Field(
+        default=None, alias="backgroundAnalysis", description="Replaces backgroundAnalysis."
+    )
+
+
+class ReleaseTypeOverrides(ApiModel):
+    """Per-release-type overrides: a major release may ramp slower than a patch."""
+
+    hotfix: PolicyOverride | None = None
+    patch: PolicyOverride | None = None
+    minor: PolicyOverride | None = None
+    major: PolicyOverride | None = None
+
+
+class RolloutPolicySpec(ApiModel):
+    """Reusable rollout rules: steps, metrics, deadlines and per-release-type overrides."""
+
+    steps: list[Step] | None = Field(
+        default=None,
+        max_length=64,
+        description="The canary steps. When omitted: setWeight 5, 25, 50, 100, with "
+        "background analysis throughout.",
+    )
+    metrics: list[Metric] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Metrics measured during the rollout.",
+    )
+    background_analysis: bool = Field(
+        default=True,
+        alias="backgroundAnalysis",
+        description="Measure every metric on its interval for the whole rollout, not only "
+        "in analysis steps.",
+    )
+    provider: MetricProvider | None = Field(
+        default=None,
+        description="Where the metrics come from; the operator's --prometheus-url when omitted.",
+    )
+    progress_deadline: Duration = Field(
+        default="10m",
+        alias="progressDeadline",
+        description="How long a step may wait for the candidate to become Ready before "
+        "the release is rolled back.",
+    )
+    scale_down_delay: Duration = Field(
+        default="30s",
+        alias="scaleDownDelay",
+        description="How long the old Deployment keeps its pods after a blue/green switch "
+        "or a rollback.",
+    )
+    overrides: ReleaseTypeOverrides | None = Field(
+        default=None, description="Per-release-type overrides (hotfix, patch, minor, major)."
+    )
+
+
+class RolloutPolicy(ApiModel):
+    """A RolloutPolicy object as stored in Kubernetes."""
+
+    api_version: Literal["sluice.dev/v1alpha1"] = Field(
+        default="sluice.dev/v1alpha1", alias="apiVersion"
+    )
+    kind: Literal["RolloutPolicy"] = "RolloutPolicy"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: RolloutPolicySpec
+
+
+StepList = Annotated[list[Step], Field(max_length=64)]
