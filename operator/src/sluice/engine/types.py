@@ -1,0 +1,106 @@
+"""What the engine takes in (an observation of the world) and gives back (a decision)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sluice.api.commands import Command
+from sluice.api.release import ReleaseStatus
+
+
+@dataclass(frozen=True)
+class DeploymentState:
+    """What the runtime read of one Deployment."""
+
+    name: str
+    replicas: int  # spec.replicas (desired)
+    ready_replicas: int
+    updated_replicas: int
+    available_replicas: int
+    version_label: str | None  # metadata.labels["app.kubernetes.io/version"]
+    template_hash: str  # a stable hash of spec.template: a change means a new candidate
+    generation: int
+    observed_generation: int
+    progress_deadline_exceeded: bool = False  # condition Progressing=False/ProgressDeadlineExceeded
+
+
+class ResultKind(StrEnum):
+    """What a query returned: a number, nothing usable, or an error."""
+
+    VALUE = "value"
+    NO_DATA = "noData"  # empty vector or NaN
+    ERROR = "error"  # timeout, connection refused, HTTP 5xx, bad query ...
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One measurement of one metric, as returned by a metric provider (not yet judged)."""
+
+    metric: str
+    kind: ResultKind
+    time: datetime
+    value: float | None = None
+    baseline: float | None = None  # the stable's value, for relative thresholds
+    error: str = ""
+    permanent: bool = False  # an error that retrying cannot fix (a PromQL syntax error)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything the runtime read before deciding. Missing objects are None."""
+
+    stable: DeploymentState | None
+    candidate: DeploymentState | None
+    router_error: str | None = None  # e.g. "Service web not found"
+    applied_candidate_weight: int | None = None  # what the router reads back from the cluster
+    results: tuple[MetricResult, ...] = ()  # fresh measurements taken this reconcile
+    command: Command | None = None
+    command_error: str | None = None  # the command annotation did not parse
+    policy_error: str | None = None  # e.g. "RolloutPolicy standard-canary not found"
+    deleting: bool = False  # the Release is being deleted: return traffic to stable
+
+
+class EventType(StrEnum):
+    """Kubernetes Event types."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class SetWeight:
+    """Route this percentage of traffic to the candidate (the router decides how)."""
+
+    candidate_weight: int
+    total_replicas: int  # the replica count the two Deployments share
+
+
+@dataclass(frozen=True)
+class ScaleDeployment:
+    """Scale one Deployment through its /scale subresource."""
+
+    role: str  # "stable" or "candidate"
+    replicas: int
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    """Post a Kubernetes Event on the Release."""
+
+    type: EventType
+    reason: str
+    message: str
+
+
+Action = SetWeight | ScaleDeployment | EmitEvent
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The engine's answer: the new status, the actions to perform in order, when to look again."""
+
+    status: ReleaseStatus
+    actions: tuple[Action, ...] = ()
+    requeue_after: float | None = None  # seconds; None: only on the next change
