@@ -79,9 +79,11 @@ build_etcd() {
     echo "require go.etcd.io/etcd/server/v3 v$ETCD_VERSION"
     echo
     local m
-    for m in api/v3 client/pkg/v3 client/v2 client/v3 pkg/v3 raft/v3 server/v3; do
+    for m in api/v3 client/pkg/v3 client/v3 pkg/v3 raft/v3 server/v3; do
       echo "replace go.etcd.io/etcd/$m => go.etcd.io/etcd/$m v$ETCD_VERSION"
     done
+    # client/v2 is versioned v2.305.x alongside etcd 3.5.x
+    echo "replace go.etcd.io/etcd/client/v2 => go.etcd.io/etcd/client/v2 v2.305.${ETCD_VERSION##*.}"
   } >"$work/go.mod"
   (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
 }
