@@ -143,6 +143,13 @@ class Condition(ApiModel):
     )
 
 
+class Outcome(StrEnum):
+    """How a rollout ended."""
+
+    SUCCEEDED = "Succeeded"
+    ROLLED_BACK = "RolledBack"
+
+
 class Verdict(StrEnum):
     """The result of one measurement."""
 
@@ -166,6 +173,10 @@ class Measurement(ApiModel):
     failures: int = Field(default=0, description="Failed measurements in this rollout.")
     consecutive_errors: int = Field(
         default=0, alias="consecutiveErrors", description="Provider errors in a row."
+    )
+    permanent: bool = Field(
+        default=False,
+        description="The last error cannot be fixed by retrying (e.g. a PromQL syntax error).",
     )
 
 
@@ -208,8 +219,44 @@ class ReleaseStatus(ApiModel):
         alias="candidateRevision",
         description="What was being rolled out: a change restarts from the first step.",
     )
+    candidate_version: str | None = Field(
+        default=None,
+        alias="candidateVersion",
+        description="spec.version being rolled out: a change restarts from the first step.",
+    )
+    total_replicas: int | None = Field(
+        default=None,
+        alias="totalReplicas",
+        description="The stable Deployment's replicas when the rollout started; both "
+        "Deployments share them.",
+    )
+    candidate_ready: bool = Field(
+        default=False,
+        alias="candidateReady",
+        description="The candidate had the ready pods its current weight needs.",
+    )
+    approved_step: int | None = Field(
+        default=None,
+        alias="approvedStep",
+        description="Index of the step whose wait (pause, approval, analysis, metric hold) "
+        "a promote, approve or resume command has passed.",
+    )
+    paused_by_user: bool = Field(
+        default=False, alias="pausedByUser", description="A pause command is in effect."
+    )
+    outcome: Outcome | None = Field(
+        default=None, description="Succeeded or RolledBack once the rollout has ended."
+    )
     last_command_id: str | None = Field(default=None, alias="lastCommandId")
     scale_down_at: datetime | None = Field(default=None, alias="scaleDownAt")
+    scale_down_role: str | None = Field(
+        default=None,
+        alias="scaleDownRole",
+        description="The Deployment (stable or candidate) scaled to zero at scaleDownAt.",
+    )
+    scaled_down: bool = Field(
+        default=False, alias="scaledDown", description="The scale-down at scaleDownAt is done."
+    )
     conditions: list[Condition] = Field(default_factory=list)
     measurements: list[Measurement] = Field(default_factory=list)
     history: list[HistoryEvent] = Field(default_factory=list, max_length=HISTORY_LIMIT)
