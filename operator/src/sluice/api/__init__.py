@@ -1,4 +1,4 @@
-"""The Release and RolloutPolicy API: pydantic models that are the single source of truth for the CRDs."""
+"""The Release and RolloutPolicy API: pydantic models, the single source of truth for the CRDs."""
 
 from sluice.api.common import GROUP, VERSION
 from sluice.api.policy import (

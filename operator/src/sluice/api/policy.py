@@ -7,7 +7,15 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from sluice.api.common import ApiModel, CelRule, Duration, ObjectMeta, ObjectName, Percent
+from sluice.api.common import (
+    ApiModel,
+    CelRule,
+    CelRules,
+    Duration,
+    ObjectMeta,
+    ObjectName,
+    Percent,
+)
 
 DEFAULT_CANARY_WEIGHTS = (5, 25, 50, 100)
 
@@ -209,10 +217,6 @@ class MetricProvider(ApiModel):
 
 _STEP_RULES = (
     CelRule(
-        rule="self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, w >= 0 && w <= 100)",
-        message="setWeight must be within 0..100",
-    ),
-    CelRule(
         rule="self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted() && "
         "self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, "
         "self.filter(s, has(s.setWeight) && s.setWeight == w).size() == 1)",
@@ -220,15 +224,44 @@ _STEP_RULES = (
     ),
 )
 
+StepList = Annotated[list[Step], Field(max_length=64), CelRules(_STEP_RULES)]
+"""A list of canary steps: at most 64, setWeight values strictly increasing."""
+
+MetricList = Annotated[
+    list[Metric],
+    Field(
+        max_length=32,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    ),
+    CelRules(
+        (
+            CelRule(
+                rule="self.all(m, self.exists_one(x, x.name == m.name))",
+                message="metric names must be unique",
+            ),
+        )
+    ),
+]
+"""The metrics of a policy, keyed by name."""
+
+
+def _analysis_metrics_rule(steps: str) -> CelRule:
+    """Analysis steps of the steps list at ``steps`` may only name metrics of the policy."""
+    parts = steps.split(".")
+    guards = " && ".join(f"has(self.{'.'.join(parts[: i + 1])})" for i in range(len(parts)))
+    return CelRule(
+        rule=f"!({guards}) || self.{steps}.all(s, !has(s.analysis) || "
+        "!has(s.analysis.metrics) || s.analysis.metrics.all(m, "
+        "has(self.metrics) && self.metrics.exists(x, x.name == m)))",
+        message="analysis steps may only name metrics defined in spec.metrics",
+        field_path=f".{steps}",
+    )
+
 
 class PolicyOverride(ApiModel):
     """Fields that replace the policy's own, for one release type or one Release."""
 
-    cel_rules: ClassVar[tuple[CelRule, ...]] = ()
-
-    steps: list[Step] | None = Field(
-        default=None, max_length=64, description="Replaces the policy's steps."
-    )
+    steps: StepList | None = Field(default=None, description="Replaces the policy's steps.")
     progress_deadline: Duration | None = Field(
         default=None, alias="progressDeadline", description="Replaces the progress deadline."
     )
@@ -252,16 +285,23 @@ class ReleaseTypeOverrides(ApiModel):
 class RolloutPolicySpec(ApiModel):
     """Reusable rollout rules: steps, metrics, deadlines and per-release-type overrides."""
 
-    steps: list[Step] | None = Field(
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        _analysis_metrics_rule("steps"),
+        *(
+            _analysis_metrics_rule(f"overrides.{kind}.steps")
+            for kind in ReleaseType
+            if kind != ReleaseType.UNKNOWN
+        ),
+    )
+
+    steps: StepList | None = Field(
         default=None,
-        max_length=64,
         description="The canary steps. When omitted: setWeight 5, 25, 50, 100, with "
         "background analysis throughout.",
     )
-    metrics: list[Metric] = Field(
+    metrics: MetricList = Field(
         default_factory=list,
-        max_length=32,
-        description="Metrics measured during the rollout.",
+        description="Metrics measured during the rollout, each with a unique name.",
     )
     background_analysis: bool = Field(
         default=True,
@@ -299,6 +339,3 @@ class RolloutPolicy(ApiModel):
     kind: Literal["RolloutPolicy"] = "RolloutPolicy"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: RolloutPolicySpec
-
-
-StepList = Annotated[list[Step], Field(max_length=64)]

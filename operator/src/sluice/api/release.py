@@ -116,7 +116,7 @@ class ReleaseSpec(ApiModel):
         default=None, description="Inline overrides of the policy, for this Release only."
     )
     traffic_routing: TrafficRouting = Field(
-        default_factory=lambda: TrafficRouting(replicaRatio=ReplicaRatioRouting()),
+        default_factory=lambda: TrafficRouting(replica_ratio=ReplicaRatioRouting()),
         alias="trafficRouting",
         description="How weights reach traffic. Default: replicaRatio.",
     )
