@@ -1,0 +1,100 @@
+"""The TrafficRouter protocol and what every router shares."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from sluice.api.release import TrafficRouting
+
+
+class RouterError(Exception):
+    """A router cannot do its job; the message names the object and what is wrong."""
+
+
+@dataclass
+class WriteCounter:
+    """Counts the API writes a reconcile makes (the benchmark reports them per step)."""
+
+    writes: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str) -> None:
+        """Record one write of this kind."""
+        self.writes += 1
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """The Deployments and routing spec of one Release."""
+
+    namespace: str
+    stable: str
+    candidate: str
+    routing: TrafficRouting
+
+
+class TrafficRouter(Protocol):
+    """Moves traffic between the stable and the candidate Deployment."""
+
+    def verify(self, target: RouteTarget) -> str | None:
+        """Return what is wrong with the routing objects (missing, malformed), or None."""
+
+    def applied_weight(self, target: RouteTarget, expected: int, total_replicas: int) -> int | None:
+        """Return the candidate weight in effect in the cluster (expected if it matches)."""
+
+    def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
+        """Send candidate_weight percent of the traffic to the candidate."""
+
+
+def replica_split(candidate_weight: int, total_replicas: int) -> tuple[int, int]:
+    """Return (stable, candidate) replicas for a weight; any weight above 0 gets one pod."""
+    if not 0 <= candidate_weight <= 100:
+        raise ValueError(f"weight {candidate_weight} is outside 0..100")
+    if candidate_weight == 0:
+        return total_replicas, 0
+    if candidate_weight == 100:
+        return 0, total_replicas
+    candidate = max(1, math.ceil(total_replicas * candidate_weight / 100))
+    candidate = min(candidate, max(total_replicas - 1, 1))
+    stable = max(total_replicas - candidate, 1)
+    return stable, candidate
+
+
+class Scaler:
+    """Reads and writes Deployment scale through the /scale subresource, counting writes."""
+
+    def __init__(self, api_client: Any, writes: WriteCounter) -> None:
+        self.apps = client.AppsV1Api(api_client)
+        self.writes = writes
+
+    def replicas(self, namespace: str, name: str) -> int:
+        """Return the desired replicas of a Deployment."""
+        scale = self.apps.read_namespaced_deployment_scale(name, namespace)
+        return int(scale.spec.replicas or 0)
+
+    def scale(self, namespace: str, name: str, replicas: int, current: int | None = None) -> None:
+        """Set a Deployment's replicas, skipping the write when it already has them."""
+        if current is None:
+            current = self.replicas(namespace, name)
+        if current == replicas:
+            return
+        self.apps.patch_namespaced_deployment_scale(
+            name, namespace, {"spec": {"replicas": replicas}}
+        )
+        self.writes.count("deployments/scale")
+
+    def exists(self, namespace: str, name: str) -> bool:
+        """Tell whether the Deployment exists."""
+        try:
+            self.apps.read_namespaced_deployment_scale(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True

@@ -1,0 +1,38 @@
+"""No router: the weight is the split of replicas between two Deployments behind one Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.routers.base import RouteTarget, Scaler, WriteCounter, replica_split
+
+
+class ReplicaRatioRouter:
+    """Scales the candidate up and the stable down so their replicas match the weight."""
+
+    def __init__(self, api_client: Any, writes: WriteCounter) -> None:
+        self.scaler = Scaler(api_client, writes)
+
+    def verify(self, target: RouteTarget) -> str | None:
+        """Nothing beyond the two Deployments is needed (the engine checks those)."""
+        return None
+
+    def applied_weight(self, target: RouteTarget, expected: int, total_replicas: int) -> int | None:
+        """Return expected when the replicas match its split, else the replica ratio in percent."""
+        stable = self.scaler.replicas(target.namespace, target.stable)
+        candidate = self.scaler.replicas(target.namespace, target.candidate)
+        if (stable, candidate) == replica_split(expected, total_replicas):
+            return expected
+        if stable + candidate == 0:
+            return None
+        return round(100 * candidate / (stable + candidate))
+
+    def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
+        """Scale the candidate first, then the stable.
+
+        Going up, capacity is added before stable capacity is removed; going down (a
+        rollback), the candidate's pods leave the Service first, so one write ends its traffic.
+        """
+        stable, candidate = replica_split(candidate_weight, total_replicas)
+        self.scaler.scale(target.namespace, target.candidate, candidate)
+        self.scaler.scale(target.namespace, target.stable, stable)

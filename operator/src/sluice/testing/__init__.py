@@ -1,0 +1,1 @@
+"""Test support: the pytest plugin that provides real clusters, namespaces and Prometheus."""

@@ -1,0 +1,126 @@
+"""Pytest fixtures for real-cluster tests: a session cluster, a fresh namespace, Prometheus."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sluice.testing.cluster import (
+    ClusterUnavailable,
+    TestCluster,
+    docker_engine_available,
+    existing_cluster,
+    start_local_cluster,
+)
+
+BACKENDS = ("local", "existing", "kind")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add --cluster-backends: which clusters the cluster tests run on."""
+    parser.addoption(
+        "--cluster-backends",
+        default="local,kind",
+        help="comma-separated: local (the built-in cluster, started if absent), existing "
+        "(the current KUBECONFIG), kind (pytest-kind; skipped without a Docker engine)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses the cluster once per requested backend."""
+    if "cluster_backend" in metafunc.fixturenames:
+        backends = metafunc.config.getoption("--cluster-backends").split(",")
+        unknown = sorted(set(backends) - set(BACKENDS))
+        if unknown:
+            raise pytest.UsageError(f"unknown cluster backend(s) {unknown}; known: {BACKENDS}")
+        metafunc.parametrize("cluster_backend", backends, scope="session")
+
+
+def _kind_cluster(tmp_dir: Path) -> Iterator[TestCluster]:
+    if not docker_engine_available():
+        pytest.skip("kind backend: no Docker engine on this machine (docker info fails)")
+    from pytest_kind import KindCluster
+
+    kind = KindCluster("sluice-e2e", kubeconfig=tmp_dir / "kind-kubeconfig")
+    kind.create()
+    try:
+        cluster = existing_cluster()
+        yield TestCluster(
+            "kind", kind.kubeconfig_path, cluster.prometheus_url, cluster.prometheus_targets_dir
+        )
+    finally:
+        kind.delete()
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    cluster_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestCluster]:
+    """The cluster the test runs on: started when absent, reused when up."""
+    if cluster_backend == "kind":
+        yield from _kind_cluster(tmp_path_factory.mktemp("kind"))
+        return
+    try:
+        yield start_local_cluster() if cluster_backend == "local" else existing_cluster()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"{cluster_backend} backend: {exc}")
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(cluster: TestCluster) -> Path:
+    """Path of the admin kubeconfig of the test cluster."""
+    return cluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(cluster: TestCluster) -> str:
+    """Base URL of the Prometheus server that scrapes the test targets."""
+    return cluster.prometheus_url
+
+
+@pytest.fixture(scope="session")
+def k8s_api(kubeconfig: Path) -> Iterator[object]:
+    """An admin kubernetes.client.ApiClient for the test cluster."""
+    from kubernetes import config
+
+    api_client = config.new_client_from_config(config_file=str(kubeconfig))
+    try:
+        yield api_client
+    finally:
+        api_client.close()
+
+
+@pytest.fixture
+def namespace(k8s_api: object, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(k8s_api)
+    base = request.node.name.lower().replace("_", "-")
+    safe = "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in base)[:40].strip("-")
+    name = f"t-{safe}-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        core.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture
+def register_scrape_target(cluster: TestCluster) -> Iterator[object]:
+    """A function that makes Prometheus scrape host:port; the registration ends with the test."""
+    written: list[Path] = []
+
+    def register(address: str, labels: dict[str, str] | None = None) -> None:
+        cluster.prometheus_targets_dir.mkdir(parents=True, exist_ok=True)
+        path = cluster.prometheus_targets_dir / f"test-{uuid.uuid4().hex}.json"
+        path.write_text(json.dumps([{"targets": [address], "labels": labels or {}}]))
+        written.append(path)
+
+    yield register
+    for path in written:
+        path.unlink(missing_ok=True)
