@@ -124,3 +124,52 @@ def register_scrape_target(cluster: TestCluster) -> Iterator[object]:
     yield register
     for path in written:
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def sluice_crds(k8s_api: object) -> list[str]:
+    """Sluice's committed CRDs, installed and Established."""
+    from sluice.testing.kube import install_sluice_crds
+
+    return install_sluice_crds(k8s_api)
+
+
+@pytest.fixture
+def start_operator(
+    kubeconfig: Path, namespace: str, sluice_crds: list[str], tmp_path: Path, k8s_api: object
+) -> Iterator[object]:
+    """Start `sluice run` processes watching the test namespace; all are stopped afterwards.
+
+    Before they stop, the test's Releases are deleted, so that their finalizers are handled.
+    """
+    from sluice.testing.operator_process import OperatorProcess
+
+    started: list[OperatorProcess] = []
+
+    def start(*extra_args: str, prometheus_url: str | None = None) -> OperatorProcess:
+        process = OperatorProcess(
+            kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log", prometheus_url,
+            tuple(extra_args) or ("--no-leader-election",),
+        ).start()
+        started.append(process)
+        return process
+
+    yield start
+    _delete_releases(k8s_api, namespace, any(p.alive for p in started))
+    for process in started:
+        process.stop()
+
+
+def _delete_releases(k8s_api: object, namespace: str, operator_alive: bool) -> None:
+    from kubernetes import client
+
+    from sluice.api.common import GROUP, VERSION
+
+    custom = client.CustomObjectsApi(k8s_api)
+    for item in custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")["items"]:
+        name = item["metadata"]["name"]
+        if not operator_alive:  # nobody will handle the finalizer: drop it
+            custom.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, "releases", name, {"metadata": {"finalizers": None}}
+            )
+        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name)

@@ -1,0 +1,1 @@
+"""Command lines: `sluice` (the operator) and `kubectl-sluice` (the on-call engineer's plugin)."""

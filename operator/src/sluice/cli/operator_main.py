@@ -1,0 +1,121 @@
+"""`sluice run`: start the operator, with Lease-based leader election for HA."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import click
+import structlog
+
+from sluice.logging import configure_logging
+
+log = structlog.get_logger("sluice.operator")
+
+
+def _wait_for_leadership(
+    lease_name: str, lease_namespace: str, identity: str, lease_seconds: int
+) -> None:
+    """Block until this process holds the Lease; exit the process the moment it loses it."""
+    from kubernetes.leaderelection import electionconfig, leaderelection
+    from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
+
+    elected = threading.Event()
+    forever = threading.Event()
+
+    def started_leading() -> None:
+        log.info("became the leader", lease=lease_name, identity=identity)
+        elected.set()
+        forever.wait()
+
+    def stopped_leading() -> None:
+        log.error("lost the leadership; exiting so that only one operator acts", identity=identity)
+        os._exit(3)
+
+    renew = max(lease_seconds * 2 // 3, 2)
+    config = electionconfig.Config(
+        LeaseLock(lease_name, lease_namespace, identity),
+        lease_duration=lease_seconds,
+        renew_deadline=renew,
+        retry_period=max(renew / 4, 0.5),
+        onstarted_leading=started_leading,
+        onstopped_leading=stopped_leading,
+    )
+    election = leaderelection.LeaderElection(config)
+    threading.Thread(target=election.run, name="leader-election", daemon=True).start()
+    log.info("waiting for leadership", lease=lease_name, namespace=lease_namespace,
+             identity=identity)
+    elected.wait()
+
+
+@click.group()
+def main() -> None:
+    """Sluice: progressive delivery for Kubernetes."""
+
+
+@main.command()
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Kubeconfig to use; in-cluster configuration when omitted.")
+@click.option("--namespace", "namespaces", multiple=True,
+              help="Watch only this namespace (repeatable); all namespaces when omitted.")
+@click.option("--prometheus-url", envvar="SLUICE_PROMETHEUS_URL", default=None,
+              help="Prometheus used by policies that name no provider.")
+@click.option("--leader-election/--no-leader-election", default=True, show_default=True,
+              help="Act only while holding a Lease, so that replicas never act together.")
+@click.option("--lease-name", default="sluice-operator", show_default=True)
+@click.option("--lease-namespace", default=None,
+              help="Namespace of the Lease (default: the first watched namespace, or 'default').")
+@click.option("--lease-seconds", default=15, show_default=True, type=int)
+@click.option("--identity", default=None, help="This replica's name in the Lease.")
+@click.option("--metrics-port", default=8080, show_default=True, type=int,
+              help="Port of the /metrics endpoint (0 disables it).")
+@click.option("--log-level", default="INFO", show_default=True)
+def run(
+    kubeconfig: Path | None,
+    namespaces: tuple[str, ...],
+    prometheus_url: str | None,
+    leader_election: bool,
+    lease_name: str,
+    lease_namespace: str | None,
+    lease_seconds: int,
+    identity: str | None,
+    metrics_port: int,
+    log_level: str,
+) -> None:
+    """Run the operator."""
+    configure_logging(log_level)
+    import kopf
+    from kubernetes import client, config
+
+    if kubeconfig is not None:
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        config.load_kube_config(config_file=str(kubeconfig))
+    else:
+        config.load_incluster_config()
+    identity = identity or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+    if leader_election:
+        _wait_for_leadership(
+            lease_name, lease_namespace or (namespaces[0] if namespaces else "default"), identity,
+            lease_seconds,
+        )
+    from sluice import handlers
+    from sluice.observability import start_metrics_server
+    from sluice.runtime.reconcile import Reconciler
+
+    if metrics_port:
+        start_metrics_server(metrics_port)
+    reconciler = Reconciler(client.ApiClient(), default_prometheus_url=prometheus_url)
+    handlers.install(reconciler)
+    log.info("starting", identity=identity, namespaces=list(namespaces) or "all")
+    kopf.run(
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=list(namespaces),
+    )
+
+
+if __name__ == "__main__":
+    main()

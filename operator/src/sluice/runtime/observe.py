@@ -1,0 +1,182 @@
+"""Observe: read everything the engine needs, write nothing."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+from pydantic import ValidationError
+
+from sluice.api.commands import COMMAND_ANNOTATION, Command
+from sluice.api.policy import PrometheusProvider, RolloutPolicySpec
+from sluice.api.release import Release
+from sluice.engine.decide import due_metrics
+from sluice.engine.types import MetricResult, Observation, ResultKind
+from sluice.metrics.prometheus import (
+    Credentials,
+    basic_auth_from_secret,
+    bearer_token_from_secret,
+    provider_for,
+    secret_value,
+)
+from sluice.metrics.provider import MetricProvider, QueryVariables
+from sluice.routers import RouteTarget, RouterError, TrafficRouter
+from sluice.runtime.kube import read_deployment, read_policy
+
+
+@dataclass(frozen=True)
+class PolicyLookup:
+    """The Release's policy, or why there is none."""
+
+    spec: RolloutPolicySpec | None
+    error: str | None
+
+
+def lookup_policy(api_client: Any, release: Release) -> PolicyLookup:
+    """Read and validate the RolloutPolicy a Release names."""
+    namespace, name = release.metadata.namespace, release.spec.policy_ref.name
+    raw = read_policy(api_client, namespace, name)
+    if raw is None:
+        return PolicyLookup(None, f'RolloutPolicy "{name}" not found in namespace "{namespace}"')
+    try:
+        return PolicyLookup(RolloutPolicySpec.model_validate(raw.get("spec", {})), None)
+    except ValidationError as exc:
+        return PolicyLookup(None, f'RolloutPolicy "{name}" is invalid: {exc}')
+
+
+def parse_command(release: Release) -> tuple[Command | None, str | None]:
+    """Parse the command annotation: (command, None), (None, error) or (None, None)."""
+    raw = release.metadata.annotations.get(COMMAND_ANNOTATION)
+    if not raw:
+        return None, None
+    try:
+        return Command.model_validate(json.loads(raw)), None
+    except (ValueError, ValidationError) as exc:
+        return None, f"annotation {COMMAND_ANNOTATION} is not a valid command: {exc}"
+
+
+def _secret_data(api_client: Any, namespace: str, name: str) -> dict[str, str]:
+    secret = client.CoreV1Api(api_client).read_namespaced_secret(name, namespace)
+    return dict(secret.data or {})
+
+
+def credentials_for(
+    api_client: Any, namespace: str, spec: PrometheusProvider
+) -> tuple[Credentials | None, str | None]:
+    """Read the Secrets a Prometheus provider names: (credentials, CA bundle file path)."""
+    credentials: Credentials | None = None
+    ca_path: str | None = None
+    if spec.bearer_token_secret_ref is not None:
+        ref = spec.bearer_token_secret_ref
+        credentials = bearer_token_from_secret(
+            _secret_data(api_client, namespace, ref.name), ref.key, ref.name
+        )
+    if spec.basic_auth_secret_ref is not None:
+        name = spec.basic_auth_secret_ref
+        credentials = basic_auth_from_secret(_secret_data(api_client, namespace, name), name)
+    if spec.ca_secret_ref is not None:
+        ref = spec.ca_secret_ref
+        pem = secret_value(_secret_data(api_client, namespace, ref.name), ref.key, ref.name)
+        with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
+            handle.write(pem)
+            ca_path = handle.name
+    return credentials, ca_path
+
+
+def metric_provider(
+    api_client: Any, namespace: str, policy: RolloutPolicySpec, default_url: str | None
+) -> MetricProvider:
+    """The provider a policy names, or Prometheus at the operator's default URL."""
+    if policy.provider is None:
+        return provider_for(None, default_url)
+    credentials, ca_path = credentials_for(api_client, namespace, policy.provider.prometheus)
+    return provider_for(policy.provider, default_url, credentials, ca_path)
+
+
+def measure_due_metrics(
+    api_client: Any,
+    release: Release,
+    policy: RolloutPolicySpec,
+    default_url: str | None,
+    now: datetime,
+) -> tuple[MetricResult, ...]:
+    """Query the metrics whose interval has come; a provider that cannot be built is an error."""
+    due = due_metrics(release, policy, now)
+    if not due:
+        return ()
+    try:
+        provider = metric_provider(api_client, release.metadata.namespace, policy, default_url)
+    except (ValueError, ApiException) as exc:
+        return tuple(
+            MetricResult(metric.name, ResultKind.ERROR, now, error=str(exc), permanent=True)
+            for metric in due
+        )
+    results = []
+    for metric in due:
+        variables = QueryVariables(
+            namespace=release.metadata.namespace,
+            release=release.metadata.name,
+            stable=release.spec.stable,
+            candidate=release.spec.candidate,
+            interval=metric.interval,
+        )
+        results.append(provider.measure(metric, variables, now))
+    return tuple(results)
+
+
+def route_target(release: Release) -> RouteTarget:
+    """The router's view of a Release."""
+    return RouteTarget(
+        namespace=release.metadata.namespace,
+        stable=release.spec.stable,
+        candidate=release.spec.candidate,
+        routing=release.spec.traffic_routing,
+    )
+
+
+def observe(
+    api_client: Any,
+    release: Release,
+    policy: PolicyLookup,
+    router: TrafficRouter | None,
+    router_error: str | None,
+    default_prometheus_url: str | None,
+    now: datetime,
+    deleting: bool = False,
+) -> Observation:
+    """Read the Deployments, the router's state, the command and the due metrics."""
+    namespace = release.metadata.namespace
+    stable = read_deployment(api_client, namespace, release.spec.stable)
+    candidate = read_deployment(api_client, namespace, release.spec.candidate)
+    command, command_error = parse_command(release)
+    applied: int | None = None
+    status = release.status
+    if router is not None and router_error is None and stable and candidate:
+        try:
+            router_error = router.verify(route_target(release))
+            if router_error is None and status is not None and status.weights is not None:
+                total = status.total_replicas or stable.replicas
+                applied = router.applied_weight(
+                    route_target(release), status.weights.candidate, total
+                )
+        except RouterError as exc:
+            router_error = str(exc)
+    results: tuple[MetricResult, ...] = ()
+    if policy.spec is not None and stable and candidate and router_error is None and not deleting:
+        results = measure_due_metrics(api_client, release, policy.spec, default_prometheus_url, now)
+    return Observation(
+        stable=stable,
+        candidate=candidate,
+        router_error=router_error,
+        applied_candidate_weight=applied,
+        results=results,
+        command=command,
+        command_error=command_error,
+        policy_error=policy.error,
+        deleting=deleting,
+    )
