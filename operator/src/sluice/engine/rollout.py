@@ -1,0 +1,278 @@
+"""Transitions of a rollout: start, restart, step changes, success, rollback and scale-down."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sluice.api.policy import RolloutPolicySpec
+from sluice.api.release import ConditionStatus, Outcome, Strategy, Weights
+from sluice.engine.analysis import RollbackCause, measure, rollback_cause
+from sluice.engine.conditions import ROLLED_BACK, set_condition
+from sluice.engine.draft import Draft, candidate_weight, find_measurement
+from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
+from sluice.engine.steps import (
+    active_metrics,
+    describe_step,
+    final_index,
+    is_ready,
+    metric_holds,
+    step_at,
+    step_label,
+    target_weight,
+    wait_done,
+)
+from sluice.engine.types import DeploymentState, EventType, SetWeight
+
+STABLE = "stable"
+CANDIDATE = "candidate"
+
+
+def stable_of(draft: Draft) -> DeploymentState:
+    """The stable Deployment (the caller has checked that it exists)."""
+    assert draft.observation.stable is not None
+    return draft.observation.stable
+
+
+def candidate_of(draft: Draft) -> DeploymentState:
+    """The candidate Deployment (the caller has checked that it exists)."""
+    assert draft.observation.candidate is not None
+    return draft.observation.candidate
+
+
+def policy_for(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
+    """The effective policy for the release type recorded in the draft's status."""
+    return resolve_policy(draft.release, spec, draft.status.release_type)
+
+
+def _begin(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
+    """Reset the status to the first step of a fresh run of the current candidate."""
+    kind = release_type(draft.release.spec, stable_of(draft).version_label)
+    draft.update(release_type=kind)
+    policy = policy_for(draft, spec)
+    draft.update(
+        candidate_revision=candidate_of(draft).template_hash,
+        candidate_version=draft.release.spec.version,
+        current_step=0,
+        step_count=final_index(policy),
+        step_started_at=draft.now,
+        approved_step=None,
+        paused_by_user=False,
+        outcome=None,
+        scale_down_at=None,
+        scale_down_role=None,
+        scaled_down=False,
+        candidate_ready=False,
+        measurements=[],
+    )
+    return policy
+
+
+def _scale_up_preview(draft: Draft, policy: EffectivePolicy) -> None:
+    """Blue/green: give the candidate all the replicas for the preview."""
+    if policy.strategy == Strategy.BLUE_GREEN:
+        draft.scale(CANDIDATE, draft.total_replicas)
+
+
+def start(draft: Draft, spec: RolloutPolicySpec | None) -> None:
+    """Start the rollout: capture the replica count and go to the first step."""
+    draft.update(total_replicas=max(1, stable_of(draft).replicas), weights=Weights())
+    policy = _begin(draft, spec)
+    message = (
+        f"Rolling out {draft.release.spec.version} ({policy.release_type.value}, "
+        f"{policy.strategy.value}) over {final_index(policy)} steps"
+    )
+    draft.record("Started", message, reason="RolloutStarted")
+    _scale_up_preview(draft, policy)
+
+
+def candidate_changed(draft: Draft) -> bool:
+    """Whether the candidate's template or spec.version differ from what is being rolled out."""
+    status = draft.status
+    return (
+        status.candidate_revision != candidate_of(draft).template_hash
+        or status.candidate_version != draft.release.spec.version
+    )
+
+
+def restart(draft: Draft, spec: RolloutPolicySpec | None) -> None:
+    """The candidate changed mid-rollout: traffic back to stable, then from the first step."""
+    if candidate_weight(draft.status) != 0:
+        draft.set_weight(0)
+    policy = _begin(draft, spec)
+    message = (
+        f"The candidate changed (version {draft.release.spec.version}, template "
+        f"{candidate_of(draft).template_hash}): traffic returned to stable, restarting "
+        "from the first step"
+    )
+    draft.record("Restarted", message, reason="Restarted", warning=True)
+    _scale_up_preview(draft, policy)
+
+
+def retry(draft: Draft, spec: RolloutPolicySpec | None, by: str) -> None:
+    """Run a rolled-back release again from the first step."""
+    policy = _begin(draft, spec)
+    message = f"Retry by {by}: rolling out {draft.release.spec.version} again from step 1"
+    draft.record("Retried", message, reason="Retried", by=by)
+    _scale_up_preview(draft, policy)
+
+
+def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: str | None) -> None:
+    """Send all traffic to stable now; scale the candidate to zero after scaleDownDelay."""
+    draft.actions = [action for action in draft.actions if not isinstance(action, SetWeight)]
+    draft.set_weight(0)
+    draft.update(
+        outcome=Outcome.ROLLED_BACK,
+        approved_step=None,
+        paused_by_user=False,
+        candidate_ready=False,
+        scale_down_at=draft.now + timedelta(seconds=policy.scale_down_delay),
+        scale_down_role=CANDIDATE,
+        scaled_down=False,
+    )
+    draft.update(
+        conditions=set_condition(
+            draft.status.conditions,
+            ROLLED_BACK,
+            ConditionStatus.TRUE,
+            cause.reason,
+            cause.message,
+            draft.generation,
+            draft.now,
+        )
+    )
+    draft.record(
+        "RolledBack",
+        f"Rolled back: {cause.message}",
+        reason=cause.reason,
+        warning=True,
+        metric=cause.metric,
+        value=cause.value,
+        threshold=cause.threshold,
+        by=by,
+    )
+
+
+def metric_rollback(policy: EffectivePolicy, draft: Draft) -> RollbackCause | None:
+    """The first active metric whose measurements demand a rollback, or None."""
+    for metric in active_metrics(policy, draft.status):
+        measurement = find_measurement(draft.status, metric.name)
+        cause = rollback_cause(measurement, metric) if measurement else None
+        if cause is not None:
+            return cause
+    return None
+
+
+def enter_step(draft: Draft, policy: EffectivePolicy, index: int) -> None:
+    """Move to this step; analysis streaks start again at every step."""
+    measurements = [m.model_copy(update={"successes": 0}) for m in draft.status.measurements]
+    draft.update(current_step=index, step_started_at=draft.now, measurements=measurements)
+    step = step_at(policy, index)
+    if step is None:
+        message = f"All steps done: sending 100% of traffic to {draft.release.spec.candidate}"
+    else:
+        message = f"Step {index + 1}/{final_index(policy)}: {describe_step(step)}"
+    draft.record("StepStarted", message)
+
+
+def succeed(draft: Draft, policy: EffectivePolicy) -> None:
+    """The candidate serves all traffic: done; the stable scales to zero after scaleDownDelay."""
+    draft.update(
+        outcome=Outcome.SUCCEEDED,
+        approved_step=None,
+        scale_down_at=draft.now + timedelta(seconds=policy.scale_down_delay),
+        scale_down_role=STABLE,
+        scaled_down=False,
+    )
+    message = f"{draft.release.spec.version} serves 100% of traffic"
+    draft.record("Succeeded", message)
+
+
+def deadline_cause(draft: Draft, policy: EffectivePolicy) -> RollbackCause | None:
+    """ProgressDeadlineExceeded when the candidate is not Ready in time, else None."""
+    candidate = candidate_of(draft)
+    started = draft.status.step_started_at or draft.now
+    late = draft.now >= started + timedelta(seconds=policy.progress_deadline)
+    if not candidate.progress_deadline_exceeded and (draft.status.candidate_ready or not late):
+        return None
+    index = draft.status.current_step or 0
+    message = (
+        f'Deployment "{candidate.name}" was not Ready within the progress deadline at '
+        f"{step_label(policy, index)}"
+    )
+    return RollbackCause(reason="ProgressDeadlineExceeded", message=message)
+
+
+def _step_passed(draft: Draft, policy: EffectivePolicy, index: int) -> bool:
+    """Whether the step's wait is over: passed by a command, or done with healthy metrics."""
+    if draft.status.approved_step == index:
+        return True
+    if metric_holds(policy, draft.status):
+        return False
+    return wait_done(policy, draft.status, draft.now)
+
+
+def _advance_once(draft: Draft, policy: EffectivePolicy) -> bool:
+    """Apply the current step's weight, then move on if it is done. True when it moved."""
+    index = min(draft.status.current_step or 0, final_index(policy))
+    weight = target_weight(policy, index)
+    ready = is_ready(policy, weight, draft.total_replicas, candidate_of(draft))
+    draft.update(candidate_ready=ready)
+    if draft.status.paused_by_user:
+        return False
+    cause = deadline_cause(draft, policy)
+    if cause is not None:
+        roll_back(draft, policy, cause, by=None)
+        return False
+    if candidate_weight(draft.status) != weight:
+        draft.set_weight(weight)
+    if not ready or not _step_passed(draft, policy, index):
+        return False
+    if index == final_index(policy):
+        succeed(draft, policy)
+        return False
+    enter_step(draft, policy, index + 1)
+    return True
+
+
+def advance(draft: Draft, policy: EffectivePolicy) -> None:
+    """Walk the steps as far as they can go at this moment."""
+    while _advance_once(draft, policy):
+        pass
+
+
+def scale_down_if_due(draft: Draft) -> None:
+    """Scale the old Deployment to zero once scaleDownAt has passed."""
+    status = draft.status
+    if status.scale_down_at is None or status.scaled_down or draft.now < status.scale_down_at:
+        return
+    role = status.scale_down_role or STABLE
+    draft.scale(role, 0)
+    draft.update(scaled_down=True)
+    name = draft.release.spec.stable if role == STABLE else draft.release.spec.candidate
+    draft.record("ScaledDown", f'Scaled Deployment "{name}" ({role}) to 0 replicas')
+
+
+def ingest_results(draft: Draft, policy: EffectivePolicy) -> None:
+    """Judge the fresh results of active metrics; older or repeated results are ignored."""
+    active = {metric.name for metric in active_metrics(policy, draft.status)}
+    for result in sorted(draft.observation.results, key=lambda r: r.time):
+        metric = policy.metric(result.metric)
+        previous = find_measurement(draft.status, result.metric)
+        if metric is None or metric.name not in active:
+            continue
+        if previous is not None and result.time <= previous.time:
+            continue
+        draft.put_measurement(measure(previous, metric, result))
+
+
+def reapply_weight(draft: Draft) -> None:
+    """Apply the recorded weight again when the router reports another (after a crash)."""
+    applied = draft.observation.applied_candidate_weight
+    if applied is None or draft.status.weights is None or draft.has_set_weight():
+        return
+    weight = candidate_weight(draft.status)
+    if applied == weight:
+        return
+    draft.set_weight(weight)
+    message = f"The router reports {applied}% on the candidate instead of {weight}%: applying again"
+    draft.emit(EventType.WARNING, "WeightReapplied", message)

@@ -1,0 +1,78 @@
+"""Time: which metrics are due now, and when the runtime should look again."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sluice.api.common import parse_duration
+from sluice.api.policy import Metric, RolloutPolicySpec
+from sluice.api.release import Release, ReleaseStatus, Strategy
+from sluice.engine.draft import candidate_weight, find_measurement
+from sluice.engine.policy import EffectivePolicy, resolve_policy
+from sluice.engine.steps import active_metrics, pause_ends_at, step_at
+
+MIN_REQUEUE_SECONDS = 1.0
+BLOCKED_REQUEUE_SECONDS = 30.0
+
+
+def metrics_can_run(policy: EffectivePolicy, status: ReleaseStatus) -> bool:
+    """Metrics are measured only on a Ready candidate that gets traffic (or is previewed)."""
+    if not status.candidate_ready:
+        return False
+    return policy.strategy == Strategy.BLUE_GREEN or candidate_weight(status) > 0
+
+
+def next_measurement_at(status: ReleaseStatus, metric: Metric, now: datetime) -> datetime:
+    """When this metric is next due: its last measurement plus the interval, or now."""
+    measurement = find_measurement(status, metric.name)
+    if measurement is None:
+        return now
+    return measurement.time + timedelta(seconds=parse_duration(metric.interval))
+
+
+def due_metrics(release: Release, policy: RolloutPolicySpec | None, now: datetime) -> list[Metric]:
+    """The metrics the runtime should query in this reconcile."""
+    status = release.status
+    if status is None:
+        return []
+    effective = resolve_policy(release, policy)
+    if not metrics_can_run(effective, status):
+        return []
+    return [
+        metric
+        for metric in active_metrics(effective, status)
+        if next_measurement_at(status, metric, now) <= now
+    ]
+
+
+def _wake_up_times(status: ReleaseStatus, policy: EffectivePolicy, now: datetime) -> list[datetime]:
+    """The moments something is scheduled to happen in a running rollout."""
+    times: list[datetime] = []
+    started = status.step_started_at or now
+    if status.approved_step != status.current_step:
+        ends = pause_ends_at(step_at(policy, status.current_step), started)
+        times.extend([ends] if ends else [])
+    if not status.candidate_ready and not status.paused_by_user:
+        times.append(started + timedelta(seconds=policy.progress_deadline))
+    if metrics_can_run(policy, status):
+        for metric in active_metrics(policy, status):
+            times.append(max(next_measurement_at(status, metric, now), now))
+    return times
+
+
+def requeue_after(
+    status: ReleaseStatus, policy: EffectivePolicy | None, now: datetime, blocked: bool
+) -> float | None:
+    """Seconds until the runtime should call decide again; None: only on the next change."""
+    times: list[datetime] = []
+    if status.scale_down_at is not None and not status.scaled_down:
+        times.append(status.scale_down_at)
+    if policy is not None and status.current_step is not None and status.outcome is None:
+        times.extend(_wake_up_times(status, policy, now))
+    delays = [(time - now).total_seconds() for time in times]
+    delays = [delay for delay in delays if delay >= 0]
+    if blocked:
+        delays.append(BLOCKED_REQUEUE_SECONDS)
+    if not delays:
+        return None
+    return max(MIN_REQUEUE_SECONDS, min(delays))
