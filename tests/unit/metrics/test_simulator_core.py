@@ -133,7 +133,7 @@ def test_small_error_rate_still_produces_errors() -> None:
 
 def test_latencies_center_on_the_configured_median() -> None:
     """One request's latency per sample, with a median close to the configured value."""
-    state, (inc,) = advance(SimState(), [deployment("web-v1", 1, latency=0.2)], [WEB], 10.0, 100)
+    _, (inc,) = advance(SimState(), [deployment("web-v1", 1, latency=0.2)], [WEB], 10.0, 100)
     assert len(inc.latencies) == inc.ok + inc.errors == 1000
     assert statistics.median(inc.latencies) == pytest.approx(0.2, rel=0.02)
     assert min(inc.latencies) > 0

@@ -316,7 +316,7 @@ class PrometheusMetricProvider:
             timeout=settings.timeout,
             # No retries within a measurement: the next interval is the retry, and a slow
             # backoff here would hold up the reconcile.
-            retry=Retry(total=0, raise_on_status=False),
+            retry=Retry(total=0, read=False, raise_on_status=False),
         )
 
     def __repr__(self) -> str:
