@@ -67,8 +67,9 @@ def release_loop(stopped: kopf.DaemonStopped, body: Any, **_: Any) -> None:
             decision = reconciler.reconcile(body)
         except Exception:
             meta = body.get("metadata", {})
-            log.exception("reconcile failed", release=meta.get("name"),
-                          namespace=meta.get("namespace"))
+            log.exception(
+                "reconcile failed", release=meta.get("name"), namespace=meta.get("namespace")
+            )
             _wait(stopped, body, ERROR_BACKOFF_SECONDS)
             continue
         if decision.requeue_after is None:

@@ -46,8 +46,9 @@ def _wait_for_leadership(
     )
     election = leaderelection.LeaderElection(config)
     threading.Thread(target=election.run, name="leader-election", daemon=True).start()
-    log.info("waiting for leadership", lease=lease_name, namespace=lease_namespace,
-             identity=identity)
+    log.info(
+        "waiting for leadership", lease=lease_name, namespace=lease_namespace, identity=identity
+    )
     elected.wait()
 
 
@@ -57,21 +58,45 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Kubeconfig to use; in-cluster configuration when omitted.")
-@click.option("--namespace", "namespaces", multiple=True,
-              help="Watch only this namespace (repeatable); all namespaces when omitted.")
-@click.option("--prometheus-url", envvar="SLUICE_PROMETHEUS_URL", default=None,
-              help="Prometheus used by policies that name no provider.")
-@click.option("--leader-election/--no-leader-election", default=True, show_default=True,
-              help="Act only while holding a Lease, so that replicas never act together.")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Kubeconfig to use; in-cluster configuration when omitted.",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Watch only this namespace (repeatable); all namespaces when omitted.",
+)
+@click.option(
+    "--prometheus-url",
+    envvar="SLUICE_PROMETHEUS_URL",
+    default=None,
+    help="Prometheus used by policies that name no provider.",
+)
+@click.option(
+    "--leader-election/--no-leader-election",
+    default=True,
+    show_default=True,
+    help="Act only while holding a Lease, so that replicas never act together.",
+)
 @click.option("--lease-name", default="sluice-operator", show_default=True)
-@click.option("--lease-namespace", default=None,
-              help="Namespace of the Lease (default: the first watched namespace, or 'default').")
+@click.option(
+    "--lease-namespace",
+    default=None,
+    help="Namespace of the Lease (default: the first watched namespace, or 'default').",
+)
 @click.option("--lease-seconds", default=15, show_default=True, type=int)
 @click.option("--identity", default=None, help="This replica's name in the Lease.")
-@click.option("--metrics-port", default=8080, show_default=True, type=int,
-              help="Port of the /metrics endpoint (0 disables it).")
+@click.option(
+    "--metrics-port",
+    default=8080,
+    show_default=True,
+    type=int,
+    help="Port of the /metrics endpoint (0 disables it).",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def run(
     kubeconfig: Path | None,
@@ -98,7 +123,9 @@ def run(
     identity = identity or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
     if leader_election:
         _wait_for_leadership(
-            lease_name, lease_namespace or (namespaces[0] if namespaces else "default"), identity,
+            lease_name,
+            lease_namespace or (namespaces[0] if namespaces else "default"),
+            identity,
             lease_seconds,
         )
     from sluice import handlers

@@ -74,8 +74,9 @@ def execute(
     """
     meta = release.metadata
     if status_changed(release.status, decision.status):
-        patch_release_status(api_client, meta.namespace, meta.name,
-                             status_document(decision.status))
+        patch_release_status(
+            api_client, meta.namespace, meta.name, status_document(decision.status)
+        )
         writes.count("releases/status")
     scaler = Scaler(api_client, writes)
     # Traffic first, Events last: an Event never delays a rollback.

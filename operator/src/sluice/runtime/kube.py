@@ -65,7 +65,9 @@ def read_policy(api_client: Any, namespace: str, name: str) -> dict[str, Any] | 
     return policy
 
 
-def patch_release_status(api_client: Any, namespace: str, name: str, status: dict[str, Any]) -> None:
+def patch_release_status(
+    api_client: Any, namespace: str, name: str, status: dict[str, Any]
+) -> None:
     """Write a Release's status with one merge patch (nulls remove fields)."""
     client.CustomObjectsApi(api_client).patch_namespaced_custom_object_status(
         GROUP, VERSION, namespace, RELEASES, name, {"status": status}

@@ -25,7 +25,7 @@ from sluice.metrics.prometheus import (
     secret_value,
 )
 from sluice.metrics.provider import MetricProvider, QueryVariables
-from sluice.routers import RouteTarget, RouterError, TrafficRouter
+from sluice.routers import RouterError, RouteTarget, TrafficRouter
 from sluice.runtime.kube import read_deployment, read_policy
 
 

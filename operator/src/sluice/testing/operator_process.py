@@ -24,10 +24,16 @@ class OperatorProcess:
     def command(self) -> list[str]:
         """The command line of the operator."""
         command = [
-            sys.executable, "-m", "sluice.cli.operator_main", "run",
-            "--kubeconfig", str(self.kubeconfig),
-            "--namespace", self.namespace,
-            "--metrics-port", "0",
+            sys.executable,
+            "-m",
+            "sluice.cli.operator_main",
+            "run",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--namespace",
+            self.namespace,
+            "--metrics-port",
+            "0",
         ]
         if self.prometheus_url:
             command += ["--prometheus-url", self.prometheus_url]
@@ -37,8 +43,9 @@ class OperatorProcess:
         """Start the operator (its output goes to the log file)."""
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        env=env)
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+        )
         return self
 
     @property

@@ -148,7 +148,10 @@ def start_operator(
 
     def start(*extra_args: str, prometheus_url: str | None = None) -> OperatorProcess:
         process = OperatorProcess(
-            kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log", prometheus_url,
+            kubeconfig,
+            namespace,
+            tmp_path / f"operator-{len(started)}.log",
+            prometheus_url,
             tuple(extra_args) or ("--no-leader-election",),
         ).start()
         started.append(process)
@@ -166,7 +169,9 @@ def _delete_releases(k8s_api: object, namespace: str, operator_alive: bool) -> N
     from sluice.api.common import GROUP, VERSION
 
     custom = client.CustomObjectsApi(k8s_api)
-    for item in custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")["items"]:
+    for item in custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")[
+        "items"
+    ]:
         name = item["metadata"]["name"]
         if not operator_alive:  # nobody will handle the finalizer: drop it
             custom.patch_namespaced_custom_object(

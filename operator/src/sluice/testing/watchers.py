@@ -1,0 +1,114 @@
+"""Background watchers that record what was really written to the cluster during a test."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from kubernetes import client, watch
+
+
+class _Recorder:
+    """Runs a watch in a thread until stopped; subclasses record what they care about."""
+
+    def __init__(self) -> None:
+        self._watch = watch.Watch()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def start(self) -> _Recorder:
+        """Start watching."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+        self._watch.stop()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for event in self._stream():
+                    self._record(event["object"])
+                    if self._stop.is_set():
+                        return
+            except Exception:  # a dropped watch is simply restarted
+                if self._stop.wait(0.2):
+                    return
+
+    def _stream(self) -> Any:
+        raise NotImplementedError
+
+    def _record(self, obj: Any) -> None:
+        raise NotImplementedError
+
+
+class ReplicaSplitRecorder(_Recorder):
+    """Records the candidate's share of replicas (percent) each time it changes."""
+
+    def __init__(self, api_client: Any, namespace: str, stable: str, candidate: str) -> None:
+        super().__init__()
+        self.apps = client.AppsV1Api(api_client)
+        self.namespace, self.stable, self.candidate = namespace, stable, candidate
+        self.replicas: dict[str, int] = {}
+        self.splits: list[tuple[int, int]] = []
+
+    def _stream(self) -> Any:
+        return self._watch.stream(
+            self.apps.list_namespaced_deployment, self.namespace, timeout_seconds=300
+        )
+
+    def _record(self, obj: Any) -> None:
+        name = obj.metadata.name
+        if name not in (self.stable, self.candidate):
+            return
+        with self.lock:
+            self.replicas[name] = int(obj.spec.replicas or 0)
+            split = (self.replicas.get(self.stable, 0), self.replicas.get(self.candidate, 0))
+            if not self.splits or self.splits[-1] != split:
+                self.splits.append(split)
+
+    def weights(self, total: int) -> list[int]:
+        """The candidate's share in percent of each settled split (replicas adding up to total).
+
+        Between two steps the candidate is scaled up before the stable is scaled down, so the
+        transitional splits have more than total replicas; they are skipped.
+        """
+        with self.lock:
+            shares = [round(100 * c / total) for s, c in self.splits if s + c == total]
+        return [w for i, w in enumerate(shares) if i == 0 or shares[i - 1] != w]
+
+
+class HTTPRouteWeightRecorder(_Recorder):
+    """Records the candidate backendRef's weight each time it changes."""
+
+    def __init__(self, api_client: Any, namespace: str, route: str, candidate_service: str) -> None:
+        super().__init__()
+        self.custom = client.CustomObjectsApi(api_client)
+        self.namespace, self.route, self.candidate_service = namespace, route, candidate_service
+        self.weights: list[int] = []
+
+    def _stream(self) -> Any:
+        return self._watch.stream(
+            self.custom.list_namespaced_custom_object,
+            "gateway.networking.k8s.io",
+            "v1",
+            self.namespace,
+            "httproutes",
+            timeout_seconds=300,
+        )
+
+    def _record(self, obj: Any) -> None:
+        if obj["metadata"]["name"] != self.route:
+            return
+        for rule in obj.get("spec", {}).get("rules", []):
+            for ref in rule.get("backendRefs", []) or []:
+                if ref.get("name") == self.candidate_service:
+                    weight = int(ref.get("weight", 1))
+                    with self.lock:
+                        if not self.weights or self.weights[-1] != weight:
+                            self.weights.append(weight)
+                    return
