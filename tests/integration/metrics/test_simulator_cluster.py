@@ -158,7 +158,7 @@ def test_simulator_follows_replicas_and_error_annotations(
         query='sum(sluice_demo_requests_total{namespace="{{namespace}}",deployment="{{target}}",'
         'code="500"}) / sum(sluice_demo_requests_total{namespace="{{namespace}}",'
         'deployment="{{target}}"})',
-        thresholds=Thresholds(maxIncrease=0.01),
+        thresholds=Thresholds(max_increase=0.01),
     )
     variables = QueryVariables(namespace, "web", "web-v1", "web-v2", "30s")
     requests_query = (
