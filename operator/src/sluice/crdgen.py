@@ -21,7 +21,10 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, NoDefault
+from pydantic_core import core_schema
 
+from sluice.api.cel import to_kubernetes
 from sluice.api.common import GROUP, VERSION
 from sluice.api.policy import RolloutPolicy
 from sluice.api.release import Release
@@ -230,9 +233,25 @@ def structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class _WithFactoryDefaults(GenerateJsonSchema):
+    """JSON schema generation that also writes the defaults of ``default_factory`` fields.
+
+    The API server then applies the same defaults as the models (``metrics: []``, the default
+    trafficRouting), so CEL rules and ``has()`` see the same object on both sides.
+    """
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            return to_kubernetes(factory())  # type: ignore[call-arg]
+        return schema.get("default", NoDefault)
+
+
 def open_api_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The openAPIV3Schema of a custom resource modelled by ``model``."""
-    schema = model.model_json_schema(by_alias=True, mode="validation")
+    schema = model.model_json_schema(
+        by_alias=True, mode="validation", schema_generator=_WithFactoryDefaults
+    )
     defs = schema.get("$defs", {})
     properties: dict[str, Any] = {
         "apiVersion": {"description": _API_VERSION_DESCRIPTION, "type": "string"},
