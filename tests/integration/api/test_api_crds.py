@@ -80,6 +80,21 @@ def test_server_defaults_match_the_model_defaults(
     assert stored["spec"] == expected
 
 
+def test_explicit_nulls_are_absent_for_the_rules_on_both_sides(
+    namespace: str, dynamic_client: Any
+) -> None:
+    """`pause: null` next to setWeight is one kind of step for the server and for the models."""
+    manifest = {
+        "apiVersion": GROUP_VERSION,
+        "kind": "RolloutPolicy",
+        "metadata": {"name": "nulls"},
+        "spec": {"steps": [{"setWeight": 5, "pause": None}], "provider": None},
+    }
+    resource = dynamic_client.resources.get(api_version=GROUP_VERSION, kind="RolloutPolicy")
+    resource.create(body=manifest, namespace=namespace, query_params=[("dryRun", "All")])
+    RolloutPolicy.model_validate(manifest)
+
+
 def test_release_printer_columns_show_the_rollout(namespace: str, dynamic_client: Any) -> None:
     """`kubectl get rel` shows stable, candidate, version, type, step, weight and status."""
     releases = dynamic_client.resources.get(api_version=GROUP_VERSION, kind="Release")
