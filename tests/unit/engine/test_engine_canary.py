@@ -224,7 +224,7 @@ def test_rollback_sends_all_traffic_to_stable_then_scales_the_candidate_down() -
     driver.step(observe())
     failed = driver.step(observe(results=(value(0.5, at=later(30)),)), later(30))
     assert weights_set(failed) == [0]
-    assert [type(a).__name__ for a in failed.actions][0] == "SetWeight"
+    assert type(failed.actions[0]).__name__ == "SetWeight"
     assert driver.status.weights.stable == 100  # type: ignore[union-attr]
     entry = driver.status.history[-1]
     assert (entry.type, entry.metric, entry.value, entry.threshold) == (

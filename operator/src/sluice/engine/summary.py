@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sluice.api.policy import Metric
 from sluice.api.release import Condition, ConditionStatus, Outcome
-from sluice.engine.analysis import Hold
+from sluice.engine.analysis import Hold, hold_cause
 from sluice.engine.conditions import (
     ANALYSIS_HEALTHY,
     DEGRADED,
@@ -107,12 +108,11 @@ def running_situation(draft: Draft, policy: EffectivePolicy, holds: list[Hold]) 
     return _step_situation(draft, policy)
 
 
-def _analysis_condition(draft: Draft, policy: EffectivePolicy, holds: list[Hold]) -> None:
+def _analysis_condition(draft: Draft, metrics: list[Metric], holds: list[Hold]) -> None:
     """AnalysisHealthy: False with the first hold, True once measured, Unknown before."""
     if holds:
         _set(draft, ANALYSIS_HEALTHY, ConditionStatus.FALSE, holds[0].reason, holds[0].message)
         return
-    metrics = active_metrics(policy, draft.status)
     measured = [m.name for m in metrics if find_measurement(draft.status, m.name)]
     if measured:
         message = f"Latest measurements successful: {', '.join(measured)}"
@@ -120,6 +120,16 @@ def _analysis_condition(draft: Draft, policy: EffectivePolicy, holds: list[Hold]
     elif metrics:
         message = "No measurement yet"
         _set(draft, ANALYSIS_HEALTHY, ConditionStatus.UNKNOWN, "NoMeasurements", message)
+
+
+def _final_analysis_condition(draft: Draft, policy: EffectivePolicy) -> None:
+    """AnalysisHealthy when the rollout has just ended: the latest verdict of every metric."""
+    holds: list[Hold] = []
+    for metric in policy.metrics:
+        measurement = find_measurement(draft.status, metric.name)
+        hold = hold_cause(measurement, metric) if measurement else None
+        holds.extend([hold] if hold else [])
+    _analysis_condition(draft, list(policy.metrics), holds)
 
 
 def _summarize_running(draft: Draft, policy: EffectivePolicy) -> str:
@@ -137,7 +147,7 @@ def _summarize_running(draft: Draft, policy: EffectivePolicy) -> str:
     else:
         _set(draft, DEGRADED, ConditionStatus.FALSE, "AsExpected", "")
     if policy.metrics:
-        _analysis_condition(draft, policy, holds)
+        _analysis_condition(draft, active_metrics(policy, draft.status), holds)
     return situation.message
 
 
@@ -195,6 +205,8 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
         message = _summarize_blocked(draft, blocker)
     elif draft.status.outcome is not None:
         message = _summarize_finished(draft)
+        if policy is not None:
+            _final_analysis_condition(draft, policy)
     elif policy is not None:
         message = _summarize_running(draft, policy)
     else:
