@@ -66,10 +66,10 @@ def create_deployment(
 def simulator(
     kubeconfig: Path,
     namespace: str,
-    register_scrape_target: Callable[[str], None],
+    cluster: Any,
     tmp_path: Path,
 ) -> Iterator[str]:
-    """``python -m sluice.simulator`` for the test namespace, registered with Prometheus."""
+    """``python -m sluice.simulator`` for the test namespace, registering itself with Prometheus."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -87,13 +87,14 @@ def simulator(
             f"127.0.0.1:{port}",
             "--rps",
             "100",
+            "--prometheus-targets-dir",
+            str(cluster.prometheus_targets_dir),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     address = f"127.0.0.1:{port}"
     try:
-        register_scrape_target(address)
         yield address
     finally:
         process.terminate()
@@ -103,6 +104,9 @@ def simulator(
             process.kill()
             process.wait()
         log.close()
+        (cluster.prometheus_targets_dir / f"sluice-simulator-{namespace}.json").unlink(
+            missing_ok=True
+        )
 
 
 def weights(prometheus_url: str, namespace: str) -> dict[str, float]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import statistics
+from pathlib import Path
 
 import click
 import pytest
@@ -17,7 +19,7 @@ from kubernetes.client import (
     V1ServiceSpec,
 )
 
-from sluice.simulator.__main__ import parse_listen_address
+from sluice.simulator.__main__ import parse_listen_address, register_target
 from sluice.simulator.cluster import (
     Defaults,
     deployment_info,
@@ -273,3 +275,11 @@ def test_listen_address_rejects_garbage() -> None:
     """A port that is not a number is a usage error."""
     with pytest.raises(click.BadParameter):
         parse_listen_address("localhost:http")
+
+
+def test_register_target_writes_a_file_sd_entry_for_the_local_address(tmp_path: Path) -> None:
+    """--prometheus-targets-dir writes a file_sd JSON; 0.0.0.0 is scraped as 127.0.0.1."""
+    path = register_target(tmp_path / "targets", "shop", "0.0.0.0", 9102)
+    assert path.parent == tmp_path / "targets"
+    assert path.suffix == ".json"
+    assert json.loads(path.read_text()) == [{"targets": ["127.0.0.1:9102"], "labels": {}}]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -32,6 +34,18 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     if not 0 <= number <= 65535:
         raise click.BadParameter(f"port {number} is out of range")
     return host, number
+
+
+def register_target(directory: Path, namespace: str, host: str, port: int) -> Path:
+    """Write a Prometheus file_sd file pointing at the endpoint; returns its path."""
+    scrape_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    address = f"[{scrape_host}]:{port}" if ":" in scrape_host else f"{scrape_host}:{port}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"sluice-simulator-{namespace}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([{"targets": [address], "labels": {}}]))
+    tmp.replace(path)  # atomic: Prometheus never reads half a file
+    return path
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +94,13 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     show_default=True,
     help="Seconds between simulation steps (and cluster reads).",
 )
+@click.option(
+    "--prometheus-targets-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Register the endpoint in this file_sd folder (the local cluster's is "
+    ".cluster/prometheus/targets) while running.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Log every step.")
 def main(
     kubeconfig: str | None,
@@ -91,6 +112,7 @@ def main(
     default_error_rate: float,
     default_latency: float,
     period: float,
+    prometheus_targets_dir: str | None,
     verbose: bool,
 ) -> None:
     """Simulate Service traffic to the Deployments of NAMESPACE and expose it to Prometheus.
@@ -128,9 +150,14 @@ def main(
     metrics = SimulatorMetrics(namespace)
     simulator = Simulator(reader.read, metrics, rps)
     server, _ = start_http_server(port, addr=host, registry=metrics.registry)
-    bound = server.server_address[1]
+    bound = int(server.server_address[1])
     logging.getLogger(__name__).info(
         "serving simulated metrics for namespace %s on http://%s:%s/metrics", namespace, host, bound
+    )
+    target_file = (
+        register_target(Path(prometheus_targets_dir), namespace, host, bound)
+        if prometheus_targets_dir
+        else None
     )
 
     stop = threading.Event()
@@ -144,6 +171,8 @@ def main(
     worker.start()
     stop.wait()
     worker.join(timeout=5)
+    if target_file is not None:
+        target_file.unlink(missing_ok=True)
     server.shutdown()
 
 
