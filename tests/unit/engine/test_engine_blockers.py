@@ -1,0 +1,133 @@
+"""What stops a rollout without moving traffic: missing objects, policy and router errors;
+and deletion, and re-applying a weight the router lost."""
+
+from __future__ import annotations
+
+import pytest
+from engine_builders import (
+    Driver,
+    command,
+    condition,
+    deployment,
+    event_reasons,
+    later,
+    observe,
+    pause,
+    policy,
+    weight,
+    weights_set,
+)
+
+from sluice.api.release import ConditionStatus, Outcome
+from sluice.engine.types import Observation, SetWeight
+
+BLOCKED = [
+    (
+        Observation(stable=None, candidate=deployment("web-canary")),
+        "DeploymentNotFound",
+        'Deployment "web" not found in namespace "shop"',
+    ),
+    (
+        Observation(stable=deployment("web"), candidate=None),
+        "DeploymentNotFound",
+        'Deployment "web-canary" not found in namespace "shop"',
+    ),
+    (observe(policy_error="RolloutPolicy standard not found"), "PolicyError", "standard"),
+    (observe(router_error="Service web not found"), "RouterError", "Service web not found"),
+]
+
+
+@pytest.mark.parametrize(
+    ("observation", "reason", "message"),
+    BLOCKED,
+    ids=["no-stable", "no-candidate", "policy-error", "router-error"],
+)
+def test_blockers_before_the_start_set_a_condition_and_move_nothing(
+    observation: Observation, reason: str, message: str
+) -> None:
+    """Nothing starts; Degraded says what is missing; a Warning Event once; retry in 30s."""
+    driver = Driver()
+    decision = driver.step(observation)
+    assert [a for a in decision.actions if not hasattr(a, "reason")] == []
+    assert event_reasons(decision) == [reason]
+    degraded = condition(driver.status, "Degraded")
+    assert (degraded.status, degraded.reason) == (ConditionStatus.TRUE, reason)
+    assert message in degraded.message
+    assert driver.status.phase == "Degraded"
+    assert driver.status.current_step is None
+    assert decision.requeue_after == 30
+    assert driver.step(observation, later(1)).actions == ()
+
+
+@pytest.mark.parametrize(("observation", "reason", "message"), BLOCKED)
+def test_blockers_mid_rollout_freeze_traffic_and_keep_commands(
+    observation: Observation, reason: str, message: str
+) -> None:
+    """Mid-rollout a blocker changes no traffic; a command waits until it is gone."""
+    driver = Driver(policy([weight(10), pause(), weight(100)]))
+    driver.step(observe())
+    blocked = Observation(**{**observation.__dict__, "command": command("promote")})
+    decision = driver.step(blocked, later(10))
+    assert weights_set(decision) == []
+    assert driver.status.last_command_id is None
+    assert condition(driver.status, "Progressing").status == ConditionStatus.FALSE
+    cleared = driver.step(observe(command=command("promote")), later(20))
+    assert weights_set(cleared) == [100]
+    assert "AsExpected" in event_reasons(cleared)
+
+
+def test_deletion_returns_traffic_to_stable_and_does_nothing_else() -> None:
+    """Deleting a running Release: exactly one SetWeight(0); then nothing once at 0."""
+    driver = Driver(policy([weight(30), pause(), weight(100)]))
+    driver.step(observe())
+    deleting = driver.step(observe(deleting=True), later(5))
+    assert deleting.actions == (SetWeight(candidate_weight=0, total_replicas=10),)
+    assert driver.status.weights.candidate == 0  # type: ignore[union-attr]
+    assert driver.step(observe(deleting=True), later(6)).actions == ()
+    again = driver.step(observe(deleting=True, applied_candidate_weight=30), later(7))
+    assert weights_set(again) == [0]
+
+
+@pytest.mark.parametrize(
+    "observation",
+    [
+        observe(deleting=True, router_error="HTTPRoute gone"),
+        Observation(stable=None, candidate=deployment("web-canary"), deleting=True),
+    ],
+    ids=["router-error", "no-stable"],
+)
+def test_deletion_without_a_way_to_stable_moves_nothing(observation: Observation) -> None:
+    """Without a stable Deployment or a working router, deletion cannot move traffic."""
+    driver = Driver(policy([weight(30), pause(), weight(100)]))
+    driver.step(observe())
+    assert driver.step(observation, later(5)).actions == ()
+
+
+def test_deleting_a_succeeded_or_unstarted_release_keeps_traffic() -> None:
+    """After success the candidate is the new stable: deletion leaves traffic on it."""
+    driver = Driver(policy([weight(100)]))
+    assert driver.step(observe(deleting=True)).actions == ()
+    driver.step(observe())
+    assert driver.status.outcome == Outcome.SUCCEEDED
+    assert driver.step(observe(deleting=True), later(1)).actions == ()
+
+
+def test_weight_is_reapplied_when_the_router_reports_another() -> None:
+    """After a crash the recorded weight is applied again, with a Warning Event."""
+    driver = Driver(policy([weight(30), pause(), weight(100)]))
+    driver.step(observe())
+    decision = driver.step(observe(applied_candidate_weight=0), later(5))
+    assert weights_set(decision) == [30]
+    assert "WeightReapplied" in event_reasons(decision)
+    assert driver.step(observe(applied_candidate_weight=30), later(6)).actions == ()
+
+
+def test_finished_release_reapplies_its_final_weight_only_with_a_working_router() -> None:
+    """A rolled-back release keeps traffic on stable, unless the router cannot be reached."""
+    driver = Driver(policy([weight(30), pause(), weight(100)]))
+    driver.step(observe())
+    driver.step(observe(command=command("abort")), later(1))
+    drifted = driver.step(observe(applied_candidate_weight=30), later(2))
+    assert weights_set(drifted) == [0]
+    broken = observe(applied_candidate_weight=30, router_error="route gone")
+    assert weights_set(driver.step(broken, later(3))) == []
