@@ -1,6 +1,6 @@
 """The Release and RolloutPolicy API: pydantic models, the single source of truth for the CRDs."""
 
-from sluice.api.common import GROUP, VERSION
+from sluice.api.common import GROUP, VERSION, CelRule, CelRules, error_messages
 from sluice.api.policy import (
     AnalysisStep,
     ApprovalStep,
@@ -27,6 +27,8 @@ __all__ = [
     "VERSION",
     "AnalysisStep",
     "ApprovalStep",
+    "CelRule",
+    "CelRules",
     "Condition",
     "HistoryEvent",
     "Measurement",
@@ -41,4 +43,5 @@ __all__ = [
     "Step",
     "Thresholds",
     "TrafficRouting",
+    "error_messages",
 ]
