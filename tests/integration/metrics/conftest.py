@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -163,12 +164,35 @@ class AuthProxy:
     status_override: int | None = None  # answer every request with this HTTP status instead
 
 
+@pytest.fixture(scope="module")
+def tls_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made with openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    tmp = tmp_path_factory.mktemp("tls")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        [
+            *["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"],
+            *("-subj", "/CN=sluice-test-prometheus"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-addext", "basicConstraints=critical,CA:TRUE"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 @pytest.fixture
-def auth_proxy(private_prometheus: PrivatePrometheus) -> Iterator[Callable[[str], AuthProxy]]:
-    """Start a proxy expecting a given Authorization header value."""
+def auth_proxy(
+    private_prometheus: PrivatePrometheus, tls_certificate: tuple[Path, Path]
+) -> Iterator[Callable[..., AuthProxy]]:
+    """Start a proxy expecting a given Authorization header value, over HTTP or HTTPS."""
     servers: list[ThreadingHTTPServer] = []
 
-    def start(expected_authorization: str) -> AuthProxy:
+    def start(expected_authorization: str, tls: bool = False) -> AuthProxy:
         proxy = AuthProxy(url="", expected_authorization=expected_authorization)
 
         class Handler(BaseHTTPRequestHandler):
@@ -199,9 +223,14 @@ def auth_proxy(private_prometheus: PrivatePrometheus) -> Iterator[Callable[[str]
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls_certificate)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+        scheme = "https" if tls else "http"
+        proxy.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         return proxy
 
     yield start

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sluice.metrics import (
     PrometheusSettings,
     QueryVariables,
     basic_auth_from_secret,
+    ca_bundle_file,
     provider_for,
 )
 
@@ -160,7 +162,7 @@ def test_server_that_never_answers_times_out_as_a_retryable_error(
 
 def test_http_5xx_is_a_retryable_error(
     make_provider: Callable[..., PrometheusMetricProvider],
-    auth_proxy: Callable[[str], Any],
+    auth_proxy: Callable[..., Any],
 ) -> None:
     """A 503 from Prometheus (or a proxy in front) is worth retrying: not permanent."""
     proxy = auth_proxy("")
@@ -173,7 +175,7 @@ def test_http_5xx_is_a_retryable_error(
 
 def test_bearer_token_is_sent(
     make_provider: Callable[..., PrometheusMetricProvider],
-    auth_proxy: Callable[[str], Any],
+    auth_proxy: Callable[..., Any],
 ) -> None:
     """With a bearer token, every query carries Authorization: Bearer <token>."""
     proxy = auth_proxy(f"Bearer {TOKEN}")
@@ -186,7 +188,7 @@ def test_bearer_token_is_sent(
 
 def test_wrong_bearer_token_is_an_error_that_does_not_leak_it(
     make_provider: Callable[..., PrometheusMetricProvider],
-    auth_proxy: Callable[[str], Any],
+    auth_proxy: Callable[..., Any],
 ) -> None:
     """A refused token is an ERROR about credentials; the token is not in the message."""
     proxy = auth_proxy("Bearer the-right-one")
@@ -199,7 +201,7 @@ def test_wrong_bearer_token_is_an_error_that_does_not_leak_it(
 
 def test_basic_auth_is_sent(
     make_provider: Callable[..., PrometheusMetricProvider],
-    auth_proxy: Callable[[str], Any],
+    auth_proxy: Callable[..., Any],
 ) -> None:
     """Credentials from a basic-auth Secret arrive as Authorization: Basic base64(user:pass)."""
     expected = "Basic " + base64.b64encode(b"admin:p4ss").decode()
@@ -216,7 +218,7 @@ def test_basic_auth_is_sent(
 
 def test_no_credentials_send_no_authorization_header(
     make_provider: Callable[..., PrometheusMetricProvider],
-    auth_proxy: Callable[[str], Any],
+    auth_proxy: Callable[..., Any],
 ) -> None:
     """Without credentials, no Authorization header is sent at all."""
     proxy = auth_proxy("Bearer x")
@@ -252,3 +254,45 @@ def test_simulated_traffic_split_is_visible_as_weights(
     series = private_prometheus.query('sluice_demo_weight{namespace="shop"}')
     weights = {s["metric"]["deployment"]: float(s["value"][1]) for s in series}
     assert weights == {"web-v1": 75.0, "web-v2": 25.0}
+
+
+def test_https_with_the_ca_bundle_verifies_the_server(
+    make_provider: Callable[..., PrometheusMetricProvider],
+    auth_proxy: Callable[..., Any],
+    tls_certificate: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    """A CA bundle from a caSecretRef, written to a file, lets the provider trust the server."""
+    proxy = auth_proxy(f"Bearer {TOKEN}", tls=True)
+    ca_path = ca_bundle_file(tls_certificate[0].read_text(), tmp_path)
+    provider = make_provider(
+        proxy.url, credentials=Credentials(bearer_token=TOKEN), ca_bundle_path=ca_path
+    )
+    result = provider.measure(metric(), VARS, NOW)
+    assert result.kind is ResultKind.VALUE
+    assert result.value == pytest.approx(WEB_V2)
+
+
+def test_https_with_an_unknown_ca_is_a_tls_error(
+    make_provider: Callable[..., PrometheusMetricProvider], auth_proxy: Callable[..., Any]
+) -> None:
+    """Without the CA, the self-signed server is not trusted: a retryable TLS error."""
+    proxy = auth_proxy("", tls=True)
+    result = make_provider(proxy.url).measure(metric(), VARS, NOW)
+    assert result.kind is ResultKind.ERROR
+    assert result.permanent is False
+    assert "TLS error" in result.error
+    assert proxy.received == []
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_https_with_insecure_skip_verify_accepts_any_certificate(
+    make_provider: Callable[..., PrometheusMetricProvider], auth_proxy: Callable[..., Any]
+) -> None:
+    """insecureSkipVerify talks to a server whose certificate cannot be verified."""
+    proxy = auth_proxy(f"Bearer {TOKEN}", tls=True)
+    provider = make_provider(
+        proxy.url, credentials=Credentials(bearer_token=TOKEN), insecure_skip_verify=True
+    )
+    result = provider.measure(metric(), VARS, NOW)
+    assert result.kind is ResultKind.VALUE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from sluice.metrics import (
     UnknownProvider,
     basic_auth_from_secret,
     bearer_token_from_secret,
+    ca_bundle_file,
     provider_for,
     secret_value,
 )
@@ -149,3 +151,21 @@ def test_settings_reject_a_url_that_is_not_http() -> None:
     """A typo in the default URL is caught when the provider is built."""
     with pytest.raises(ValueError, match="not an http"):
         PrometheusSettings(url="prometheus:9090")
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_ca_bundle_file_is_written_once_per_content(tmp_path: Path) -> None:
+    """The same PEM gives the same file; a different PEM another file."""
+    first = ca_bundle_file(PEM, tmp_path)
+    again = ca_bundle_file(PEM, tmp_path)
+    other = ca_bundle_file(PEM.replace("MIIB", "MIIC"), tmp_path)
+    assert first == again != other
+    assert Path(first).read_text() == PEM
+
+
+def test_ca_bundle_that_is_not_pem_is_rejected(tmp_path: Path) -> None:
+    """A Secret key holding something else than certificates is caught early."""
+    with pytest.raises(ValueError, match="not PEM"):
+        ca_bundle_file("hello", tmp_path)

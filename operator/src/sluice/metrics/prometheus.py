@@ -10,12 +10,15 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -118,6 +121,23 @@ def basic_auth_from_secret(data: Mapping[str, str] | None, secret_name: str = ""
         username=secret_value(data, "username", secret_name),
         password=secret_value(data, "password", secret_name),
     )
+
+
+def ca_bundle_file(pem: str, directory: Path) -> str:
+    """Write a PEM CA bundle (from a caSecretRef) to ``directory``; returns the file's path.
+
+    The file is named after the content's hash, so calling this on every reconcile rewrites
+    nothing and two policies with the same CA share the file.
+    """
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError("the CA bundle is not PEM: no BEGIN CERTIFICATE line")
+    path = directory / f"ca-{hashlib.sha256(pem.encode()).hexdigest()[:16]}.pem"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(pem)
+        tmp.replace(path)
+    return str(path)
 
 
 # --- settings and factory --------------------------------------------------------------------
