@@ -29,7 +29,7 @@ STEPS = [weight(10), pause(), weight(30), approval(), weight(60), analysis(), we
 
 
 def _at_step(index: int) -> Driver:
-    """A rollout of STEPS standing at the given step (1: untimed pause, 3: approval, 5: analysis)."""
+    """A rollout of STEPS at a step (1: untimed pause, 3: approval, 5: analysis)."""
     driver = Driver(policy(STEPS, [metric()], backgroundAnalysis=False))
     driver.step(observe())
     for n, action in enumerate(["resume", "approve"][: (index - 1) // 2]):

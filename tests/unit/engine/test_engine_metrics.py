@@ -122,12 +122,19 @@ def test_a_result_is_counted_once() -> None:
     assert driver.status.measurements[0].failures == 1
 
 
-def test_results_of_unknown_or_inactive_metrics_are_ignored() -> None:
-    """Results for metrics the policy lacks, or that are not running now, are dropped."""
-    spec = policy([weight(50), pause()], [metric()], backgroundAnalysis=False)
-    driver = Driver(spec)
-    driver.step(observe())
-    driver.step(observe(results=(value(0.5, at=later(30)), value(1, "other"))), later(30))
+def test_results_of_unknown_metrics_are_ignored() -> None:
+    """Results for metrics the policy lacks are dropped."""
+    driver = _rollout()
+    driver.step(observe(results=(value(1, "other", at=later(30)),)), later(30))
+    assert driver.status.measurements == []
+    assert driver.status.outcome is None
+
+
+def test_results_taken_before_a_restart_are_ignored() -> None:
+    """A restart in this reconcile drops the results measured on the old candidate."""
+    driver = _rollout()
+    stale = observe(template_hash="tmpl-2", results=(value(0.9, at=later(29)),))
+    driver.step(stale, later(30))
     assert driver.status.measurements == []
     assert driver.status.outcome is None
 

@@ -153,8 +153,8 @@ def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: s
 
 
 def metric_rollback(policy: EffectivePolicy, draft: Draft) -> RollbackCause | None:
-    """The first active metric whose measurements demand a rollback, or None."""
-    for metric in active_metrics(policy, draft.status):
+    """The first metric whose measurements demand a rollback, or None."""
+    for metric in policy.metrics:
         measurement = find_measurement(draft.status, metric.name)
         cause = rollback_cause(measurement, metric) if measurement else None
         if cause is not None:
@@ -253,12 +253,13 @@ def scale_down_if_due(draft: Draft) -> None:
 
 
 def ingest_results(draft: Draft, policy: EffectivePolicy) -> None:
-    """Judge the fresh results of active metrics; older or repeated results are ignored."""
-    active = {metric.name for metric in active_metrics(policy, draft.status)}
+    """Judge fresh results of the policy's metrics; repeated results, and results taken
+    before the current step started (from a run that was just restarted), are ignored."""
+    started = draft.status.step_started_at or draft.now
     for result in sorted(draft.observation.results, key=lambda r: r.time):
         metric = policy.metric(result.metric)
         previous = find_measurement(draft.status, result.metric)
-        if metric is None or metric.name not in active:
+        if metric is None or result.time < started:
             continue
         if previous is not None and result.time <= previous.time:
             continue
