@@ -169,3 +169,11 @@ def test_ca_bundle_that_is_not_pem_is_rejected(tmp_path: Path) -> None:
     """A Secret key holding something else than certificates is caught early."""
     with pytest.raises(ValueError, match="not PEM"):
         ca_bundle_file("hello", tmp_path)
+
+
+def test_provider_for_accepts_the_prometheus_model_itself() -> None:
+    """Passing spec.provider.prometheus directly works too."""
+    spec = PrometheusProvider.model_validate({"address": "http://direct:9090", "timeout": "2s"})
+    provider = provider_for(spec, default_url=None)
+    assert (provider.settings.url, provider.settings.timeout) == ("http://direct:9090", 2.0)
+    provider.close()

@@ -121,3 +121,11 @@ def test_http_error_with_a_non_json_body_keeps_the_text() -> None:
     outcome = _http_error(client_error(502, b"<html>Bad Gateway</html>"))
     assert outcome.permanent is False
     assert "502" in outcome.error and "Bad Gateway" in outcome.error
+
+
+def test_http_400_without_prometheus_json_is_retryable() -> None:
+    """A 400 from something in front of Prometheus is not known to be the query's fault."""
+    outcome = _http_error(client_error(400, b"<html>Bad Request</html>"))
+    assert outcome.kind is ResultKind.ERROR
+    assert outcome.permanent is False
+    assert "400" in outcome.error

@@ -219,6 +219,10 @@ def provider_for(
             )
         )
 
+    if isinstance(spec_provider, PrometheusProvider):
+        return PrometheusMetricProvider(
+            PrometheusSettings.from_spec(spec_provider, credentials, ca_bundle_path)
+        )
     if isinstance(spec_provider, BaseModel):
         raw: Mapping[str, Any] = spec_provider.model_dump(by_alias=True, exclude_none=True)
     else:
@@ -291,16 +295,19 @@ def _http_error(exc: PrometheusApiClientException) -> QueryOutcome:
         return QueryOutcome(ResultKind.ERROR, error=f"Prometheus error: {exc}")
     status = int(match.group(1))
     body = match.group(2)
-    error_type, message = "", ""
-    try:
+    try:  # the library puts repr(response.content) in the message
         raw = ast.literal_eval(body)
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    except (ValueError, SyntaxError):
+        text = body
+    error_type, message = "", text.strip()[:300]
+    try:
         payload = json.loads(text)
         error_type = str(payload.get("errorType", ""))
         message = str(payload.get("error", ""))
-    except (ValueError, SyntaxError, AttributeError, TypeError):
-        message = body[:300]
-    if status == 400 and error_type in ("bad_data", ""):
+    except (ValueError, AttributeError):
+        pass
+    if status == 400 and error_type == "bad_data":
         return QueryOutcome(
             ResultKind.ERROR, error=f"bad query (HTTP 400): {message}", permanent=True
         )

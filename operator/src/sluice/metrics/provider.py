@@ -99,6 +99,7 @@ def _compile(query: str) -> jinja2.Template:
         ) from exc
 
 
+@lru_cache(maxsize=512)
 def check_template(query: str) -> str | None:
     """Return why a query template cannot be rendered, or None when it can. Pure and cheap."""
     try:
