@@ -11,7 +11,6 @@ from sluice.engine.conditions import ROLLED_BACK, set_condition
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
 from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
 from sluice.engine.steps import (
-    active_metrics,
     describe_step,
     final_index,
     is_ready,
@@ -259,7 +258,7 @@ def ingest_results(draft: Draft, policy: EffectivePolicy) -> None:
     for result in sorted(draft.observation.results, key=lambda r: r.time):
         metric = policy.metric(result.metric)
         previous = find_measurement(draft.status, result.metric)
-        if metric is None or result.time < started:
+        if metric is None or result.time <= started:
             continue
         if previous is not None and result.time <= previous.time:
             continue
