@@ -1,0 +1,524 @@
+"""`kubectl sluice`: the on-call engineer's command line for Sluice Releases.
+
+Reading commands (status, list, history, plan) only read the cluster. Commands that act
+(promote, approve, abort, retry, pause, resume) write one annotation, ``sluice.dev/command``,
+with a fresh id; the operator's engine acts on each id once and records it in the status.
+``lint`` works offline.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+from rich.console import Console, RenderableType
+from rich.live import Live
+
+from sluice.api.commands import Command, CommandAction
+from sluice.api.policy import ReleaseType
+from sluice.api.release import Release
+from sluice.cli import plugin_kube as kube
+from sluice.cli.plugin_plan import (
+    effective,
+    lint_file,
+    load_documents,
+    plan_data,
+    plan_view,
+)
+from sluice.cli.plugin_view import (
+    ViewError,
+    effective_policy,
+    history_view,
+    list_row,
+    list_view,
+    parse_policy_spec,
+    parse_release,
+    plain_console,
+    status_view,
+    to_text,
+)
+from sluice.engine.conditions import COMMAND_ACCEPTED, find_condition
+from sluice.engine.policy import EffectivePolicy, release_type
+
+F = TypeVar("F", bound=Callable[..., Any])
+OUTPUTS = ("table", "json", "yaml")
+NOT_ACKNOWLEDGED = 3  # exit code: the operator did not record the command in time
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options every subcommand shares."""
+
+    kubeconfig: str | None
+    context: str | None
+    namespace: str | None
+    output: str
+
+    def connect(self) -> kube.Connection:
+        """Connect to the cluster of the kubeconfig and context."""
+        return kube.connect(self.kubeconfig, self.context, self.namespace)
+
+    @property
+    def suffix(self) -> str:
+        """What to append to suggested commands so they act on the same namespace."""
+        return f" -n {self.namespace}" if self.namespace else ""
+
+
+def common_options(function: F) -> F:
+    """--kubeconfig, --context, -n/--namespace and -o/--output, on every subcommand."""
+    options = [
+        click.option(
+            "--kubeconfig",
+            envvar="KUBECONFIG",
+            default=None,
+            help="Path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config).",
+        ),
+        click.option("--context", default=None, help="The kubeconfig context to use."),
+        click.option(
+            "-n",
+            "--namespace",
+            default=None,
+            help="Namespace (default: the context's namespace, else default).",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Choice(OUTPUTS),
+            default="table",
+            show_default=True,
+            help="table for people; json or yaml for machines.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    """Pop the shared options from a subcommand's keyword arguments."""
+    kubeconfig = options.pop("kubeconfig")
+    if kubeconfig and len(str(kubeconfig).split(":")) > 1 and not Path(kubeconfig).exists():
+        kubeconfig = None  # a KUBECONFIG list: let the client merge it
+    return Settings(
+        kubeconfig=kubeconfig,
+        context=options.pop("context"),
+        namespace=options.pop("namespace"),
+        output=options.pop("output"),
+    )
+
+
+def is_terminal() -> bool:
+    """Whether stdout is a terminal (colors and live views) or a pipe/file (plain text)."""
+    return sys.stdout.isatty()
+
+
+def console() -> Console:
+    """The console for this run: rich on a terminal, plain text otherwise."""
+    return Console(highlight=False) if is_terminal() else plain_console()
+
+
+def show(renderable: RenderableType) -> None:
+    """Print a renderable for people (plain text without trailing spaces off a terminal)."""
+    if is_terminal():
+        console().print(renderable)
+    else:
+        click.echo(to_text(renderable), nl=False)
+
+
+def emit(data: Any, output: str) -> None:
+    """Print data as JSON or YAML."""
+    if output == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), nl=False)
+    else:
+        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def load_release(raw: dict[str, Any]) -> Release:
+    """Validate a Release, turning problems into a clean error."""
+    try:
+        return parse_release(raw)
+    except ViewError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def cluster_policy(conn: kube.Connection, release: Release) -> EffectivePolicy | None:
+    """The Release's effective policy, from its RolloutPolicy in the cluster (None if missing)."""
+    raw = kube.get_policy(conn, release.metadata.namespace, release.spec.policy_ref.name)
+    if raw is None:
+        return None
+    try:
+        return effective_policy(release, parse_policy_spec(raw))
+    except ViewError:
+        return None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sluice", prog_name="kubectl-sluice")
+def main() -> None:
+    """Watch and steer Sluice Releases: status, list, history, plan, lint and commands."""
+
+
+# --- status, list, history --------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name")
+@click.option("-w", "--watch", is_flag=True, help="Refresh every second until it ends or Ctrl-C.")
+@click.option("--interval", type=float, default=1.0, hidden=True, help="Seconds between reads.")
+@common_options
+def status(name: str, watch: bool, interval: float, **options: Any) -> None:
+    """Show a Release: step, weights, analysis, conditions, history and what to type next."""
+    settings = settings_from(options)
+    conn = settings.connect()
+    if settings.output != "table":
+        emit(kube.get_release(conn, name).get("status") or {}, settings.output)
+        return
+
+    def render() -> tuple[RenderableType, bool]:
+        release = load_release(kube.get_release(conn, name))
+        view = status_view(
+            release, cluster_policy(conn, release), datetime.now(UTC), settings.suffix
+        )
+        finished = release.status is not None and release.status.outcome is not None
+        return view, finished
+
+    view, finished = render()
+    if not watch or finished:
+        show(view)
+        return
+    try:
+        if is_terminal():
+            with Live(view, console=console(), refresh_per_second=4) as live:
+                while not finished:
+                    time.sleep(interval)
+                    view, finished = render()
+                    live.update(view)
+        else:
+            _watch_plain(conn, name, interval, settings, view)
+    except KeyboardInterrupt:
+        pass
+
+
+def _watch_plain(
+    conn: kube.Connection, name: str, interval: float, settings: Settings, view: RenderableType
+) -> None:
+    """Without a terminal: print the view again whenever the status changes, until it ends."""
+    out = console()
+    out.print(view)
+    last = json.dumps(kube.get_release(conn, name).get("status"), sort_keys=True)
+    while True:
+        time.sleep(interval)
+        raw = kube.get_release(conn, name)
+        current = json.dumps(raw.get("status"), sort_keys=True)
+        if current == last:
+            continue
+        last = current
+        release = load_release(raw)
+        now = datetime.now(UTC)
+        out.print(f"--- {now.strftime('%H:%M:%S')} ---")
+        out.print(status_view(release, cluster_policy(conn, release), now, settings.suffix))
+        if release.status is not None and release.status.outcome is not None:
+            return
+
+
+@main.command(name="list")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Releases of every namespace.")
+@common_options
+def list_(all_namespaces: bool, **options: Any) -> None:
+    """List the Releases of the namespace (or of every namespace with -A)."""
+    settings = settings_from(options)
+    conn = settings.connect()
+    now = datetime.now(UTC)
+    rows = [list_row(raw, now) for raw in kube.list_releases(conn, all_namespaces)]
+    if settings.output != "table":
+        emit(rows, settings.output)
+        return
+    show(list_view(rows, all_namespaces))
+
+
+@main.command()
+@click.argument("name")
+@common_options
+def history(name: str, **options: Any) -> None:
+    """Show every transition, command and rollback of a Release, with reasons and metrics."""
+    settings = settings_from(options)
+    raw = kube.get_release(settings.connect(), name)
+    if settings.output != "table":
+        emit((raw.get("status") or {}).get("history") or [], settings.output)
+        return
+    show(history_view(load_release(raw), datetime.now(UTC)))
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def _send(
+    name: str, action: CommandAction, wait: bool, timeout: float, options: dict[str, Any]
+) -> None:
+    """Write one command on the Release, then wait for the engine to record it."""
+    settings = settings_from(options)
+    conn = settings.connect()
+    command = kube.new_command(action, conn.user)
+    kube.send_command(conn, name, command)
+    data: dict[str, Any] = {
+        "release": name,
+        "namespace": conn.namespace,
+        "command": command.model_dump(mode="json", by_alias=True),
+    }
+    if settings.output == "table":
+        click.echo(
+            f'Asked Release "{name}" (namespace {conn.namespace}) to {action.value} '
+            f"as {command.by} (command {command.id})"
+        )
+    if not wait:
+        _finish(data, settings.output, None)
+        return
+    release = kube.wait_for_command(conn, name, command.id, timeout)
+    _finish(data, settings.output, _outcome(release, command, timeout))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the engine did with a command."""
+
+    acknowledged: bool
+    applied: bool
+    message: str
+    status_message: str
+
+
+def _outcome(release: dict[str, Any] | None, command: Command, timeout: float) -> Outcome:
+    if release is None:
+        message = (
+            f"the operator did not record command {command.id} within {timeout:g}s: is it "
+            "running? It acts on the command when it next reads the Release, unless another "
+            "command replaces it first"
+        )
+        return Outcome(False, False, message, "")
+    status = release.get("status") or {}
+    parsed = load_release(release).status
+    raw = find_condition(parsed.conditions, COMMAND_ACCEPTED) if parsed else None
+    applied = raw is not None and raw.status.value == "True"
+    if raw is None:
+        message = f"{command.action.value} recorded"
+    elif applied:
+        message = f"applied: {raw.message}"
+    else:
+        message = f"ignored: {raw.message}"
+    return Outcome(True, applied, message, str(status.get("message") or ""))
+
+
+def _finish(data: dict[str, Any], output: str, outcome: Outcome | None) -> None:
+    if outcome is not None:
+        data.update(
+            acknowledged=outcome.acknowledged,
+            applied=outcome.applied,
+            result=outcome.message,
+            statusMessage=outcome.status_message,
+        )
+    if output != "table":
+        emit(data, output)
+    elif outcome is not None:
+        click.echo(outcome.message[:1].upper() + outcome.message[1:])
+        if outcome.status_message:
+            click.echo(f"Now: {outcome.status_message}")
+    if outcome is not None and not outcome.acknowledged:
+        sys.exit(NOT_ACKNOWLEDGED)
+
+
+def command_options(function: F) -> F:
+    """--wait/--no-wait and --timeout, plus the shared options."""
+    function = click.option(
+        "--timeout",
+        type=float,
+        default=10.0,
+        show_default=True,
+        help="Seconds to wait for the operator to record the command.",
+    )(function)
+    function = click.option(
+        "--wait/--no-wait",
+        default=True,
+        show_default=True,
+        help="Wait for the operator to act on the command and print the outcome.",
+    )(function)
+    return common_options(function)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--full", is_flag=True, help="Skip every remaining step: straight to 100%.")
+@command_options
+def promote(name: str, full: bool, wait: bool, timeout: float, **options: Any) -> None:
+    """Skip the current step's wait (pause, approval, analysis); --full skips every step."""
+    action = CommandAction.PROMOTE_FULL if full else CommandAction.PROMOTE
+    _send(name, action, wait, timeout, options)
+
+
+@main.command()
+@click.argument("name")
+@command_options
+def approve(name: str, wait: bool, timeout: float, **options: Any) -> None:
+    """Pass the approval gate the rollout waits at."""
+    _send(name, CommandAction.APPROVE, wait, timeout, options)
+
+
+@main.command()
+@click.argument("name")
+@command_options
+def abort(name: str, wait: bool, timeout: float, **options: Any) -> None:
+    """Roll back now: all traffic to the stable Deployment."""
+    _send(name, CommandAction.ABORT, wait, timeout, options)
+
+
+@main.command()
+@click.argument("name")
+@command_options
+def retry(name: str, wait: bool, timeout: float, **options: Any) -> None:
+    """Start a rolled-back Release again from the first step."""
+    _send(name, CommandAction.RETRY, wait, timeout, options)
+
+
+@main.command()
+@click.argument("name")
+@command_options
+def pause(name: str, wait: bool, timeout: float, **options: Any) -> None:
+    """Hold the rollout at its current step until resumed."""
+    _send(name, CommandAction.PAUSE, wait, timeout, options)
+
+
+@main.command()
+@click.argument("name")
+@command_options
+def resume(name: str, wait: bool, timeout: float, **options: Any) -> None:
+    """End a pause command, or an indefinite pause step."""
+    _send(name, CommandAction.RESUME, wait, timeout, options)
+
+
+# --- plan, lint -------------------------------------------------------------------------------
+
+
+def _pick_release(documents: list[dict[str, Any]], name: str | None) -> dict[str, Any]:
+    releases = [d for d in documents if d.get("kind") == "Release"]
+    if name is not None:
+        releases = [d for d in releases if (d.get("metadata") or {}).get("name") == name]
+    if not releases:
+        raise click.ClickException(f"no Release{f' named {name}' if name else ''} in the files")
+    if len(releases) > 1:
+        names = ", ".join(str((d.get("metadata") or {}).get("name")) for d in releases)
+        raise click.ClickException(f"several Releases in the files ({names}): name one")
+    return releases[0]
+
+
+def _find_policy(documents: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    for document in documents:
+        metadata = document.get("metadata") or {}
+        if document.get("kind") == "RolloutPolicy" and metadata.get("name") == name:
+            return document
+    return None
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option(
+    "-f",
+    "--filename",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the Release (and its RolloutPolicy, if present) from this file (repeatable).",
+)
+@click.option(
+    "--policy",
+    "policy_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the RolloutPolicy from this file instead of the cluster (repeatable).",
+)
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice([t.value for t in ReleaseType]),
+    default=None,
+    help="Plan for this release type (default: recorded, else from the versions).",
+)
+@common_options
+def plan(
+    name: str | None,
+    files: tuple[Path, ...],
+    policy_files: tuple[Path, ...],
+    kind: str | None,
+    **options: Any,
+) -> None:
+    """The steps a Release would take under its policy and release type; applies nothing."""
+    settings = settings_from(options)
+    if not files and name is None:
+        raise click.UsageError("name a Release, or give its file with -f")
+    conn: kube.Connection | None = None
+    try:
+        documents = load_documents([*files, *policy_files])
+    except (OSError, yaml.YAMLError) as error:
+        raise click.ClickException(f"cannot read the files: {error}") from error
+    if files:
+        raw = _pick_release(documents, name)
+        raw.setdefault("metadata", {}).setdefault("namespace", settings.namespace or "default")
+    else:
+        assert name is not None
+        conn = settings.connect()
+        raw = kube.get_release(conn, name)
+    release = load_release(raw)
+    policy_name = release.spec.policy_ref.name
+    policy_raw = _find_policy(documents, policy_name)
+    source = "from the files"
+    if policy_raw is None:
+        conn = conn or settings.connect()
+        policy_raw = kube.get_policy(conn, release.metadata.namespace, policy_name)
+        source = f"from namespace {release.metadata.namespace}"
+        if policy_raw is None:
+            raise click.ClickException(
+                f'RolloutPolicy "{policy_name}" is neither in the files nor in namespace '
+                f'"{release.metadata.namespace}"; pass it with --policy FILE'
+            )
+    try:
+        policy_spec = parse_policy_spec(policy_raw)
+    except ViewError as error:
+        raise click.ClickException(str(error)) from error
+    if kind is not None:
+        release_kind = ReleaseType(kind)
+    elif release.status is not None and release.status.release_type is not None:
+        release_kind = release.status.release_type
+    else:
+        label = None
+        if conn is not None:
+            label = kube.stable_version_label(conn, release.metadata.namespace, release.spec.stable)
+        release_kind = release_type(release.spec, label)
+    policy = effective(release, policy_spec, release_kind)
+    if settings.output != "table":
+        emit(plan_data(release, policy), settings.output)
+        return
+    show(plan_view(release, policy, source))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def lint(files: tuple[Path, ...]) -> None:
+    """Validate Release and RolloutPolicy manifests offline, with the operator's own models."""
+    failed = False
+    for path in files:
+        for result in lint_file(path):
+            failed = failed or not result.ok
+            for line in result.lines():
+                click.echo(line)
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

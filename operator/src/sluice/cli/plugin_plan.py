@@ -1,0 +1,201 @@
+"""`kubectl sluice plan` and `lint`: the steps a Release would take, and offline validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from sluice.api.common import error_messages
+from sluice.api.policy import ReleaseType, RolloutPolicy, RolloutPolicySpec
+from sluice.api.release import Release, Strategy
+from sluice.cli.plugin_view import _table, seconds_text
+from sluice.engine.policy import EffectivePolicy, resolve_policy
+from sluice.engine.steps import analysis_metric_names, final_index, target_weight
+
+MODELS: dict[str, type[Release] | type[RolloutPolicy]] = {
+    "Release": Release,
+    "RolloutPolicy": RolloutPolicy,
+}
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One step of the plan."""
+
+    number: int  # from 1
+    kind: str
+    weight: int  # candidate weight while at this step
+    duration: str
+    metrics: str
+
+
+def plan_rows(policy: EffectivePolicy) -> list[PlanRow]:
+    """The steps of the effective policy, then the final 100% step."""
+    background = ", ".join(m.name for m in policy.metrics) if policy.background_analysis else ""
+    rows: list[PlanRow] = []
+    for index, step in enumerate(policy.steps):
+        weight = target_weight(policy, index)
+        metrics = background
+        if step.set_weight is not None:
+            kind, duration = "setWeight", "until the candidate is Ready"
+        elif step.pause is not None:
+            kind = "pause"
+            duration = step.pause.duration or "until resumed"
+        elif step.approval is not None:
+            kind, duration = "approval", "until approved"
+            if step.approval.message:
+                duration += f" ({step.approval.message})"
+        else:
+            kind = "analysis"
+            needed = step.analysis.measurements if step.analysis else 1
+            duration = f"until {needed} successful measurement{'s' if needed > 1 else ''} in a row"
+            metrics = ", ".join(analysis_metric_names(policy, step)) or "(none)"
+        rows.append(PlanRow(index + 1, kind, weight, duration, metrics or "-"))
+    final = "switch" if policy.strategy == Strategy.BLUE_GREEN else "complete"
+    delay = seconds_text(policy.scale_down_delay)
+    waits = f"Succeeded; the old stable scales to 0 after {delay}"
+    rows.append(PlanRow(final_index(policy) + 1, final, 100, waits, "-"))
+    return rows
+
+
+def plan_view(release: Release, policy: EffectivePolicy, policy_source: str) -> RenderableType:
+    """The numbered table of steps and the effective deadlines."""
+    spec = release.spec
+    head = Text()
+    head.append(f"Plan for Release {release.metadata.name}", style="bold")
+    head.append(f" ({spec.stable} -> {spec.candidate}, version {spec.version})")
+    head.append(
+        f"\nRelease type: {policy.release_type.value}   Strategy: {policy.strategy.value}   "
+        f"Policy: {spec.policy_ref.name} ({policy_source})"
+    )
+    table: Table = _table("Steps", "#", "STEP", "WEIGHT", "WAITS", "METRICS")
+    for row in plan_rows(policy):
+        table.add_row(str(row.number), row.kind, f"{row.weight}%", row.duration, row.metrics)
+    notes = Text()
+    notes.append(f"Progress deadline: {seconds_text(policy.progress_deadline)}")
+    notes.append(f"   Scale-down delay: {seconds_text(policy.scale_down_delay)}")
+    background = "on" if policy.background_analysis else "off"
+    notes.append(f"   Background analysis: {background}")
+    if policy.metrics:
+        notes.append(
+            "\nMetrics: " + ", ".join(f"{m.name} (every {m.interval})" for m in policy.metrics)
+        )
+    if spec.overrides is not None:
+        notes.append("\nThe Release's own overrides are applied.")
+    return Group(head, table, notes)
+
+
+def plan_data(release: Release, policy: EffectivePolicy) -> dict[str, Any]:
+    """The plan as data, for -o json|yaml."""
+    return {
+        "release": release.metadata.name,
+        "releaseType": policy.release_type.value,
+        "strategy": policy.strategy.value,
+        "steps": [
+            {
+                "number": r.number,
+                "step": r.kind,
+                "weight": r.weight,
+                "waits": r.duration,
+                "metrics": r.metrics,
+            }
+            for r in plan_rows(policy)
+        ],
+        "progressDeadline": seconds_text(policy.progress_deadline),
+        "scaleDownDelay": seconds_text(policy.scale_down_delay),
+        "backgroundAnalysis": policy.background_analysis,
+    }
+
+
+def effective(
+    release: Release, policy: RolloutPolicySpec | None, kind: ReleaseType
+) -> EffectivePolicy:
+    """The effective policy for one release type."""
+    return resolve_policy(release, policy, kind)
+
+
+def load_documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every mapping document of the YAML files."""
+    documents: list[dict[str, Any]] = []
+    for path in paths:
+        for document in yaml.safe_load_all(path.read_text()):
+            if isinstance(document, dict):
+                documents.append(document)
+    return documents
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """The verdict on one document (or on a file that cannot be read)."""
+
+    path: str
+    label: str  # kind/name, or "" for the file itself
+    errors: tuple[str, ...] = ()
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """No errors."""
+        return not self.errors
+
+    def lines(self) -> list[str]:
+        """`FILE: kind/name: OK`, or one line per error with its field path."""
+        where = f"{self.path}: {self.label}" if self.label else self.path
+        if self.skipped:
+            return [f"{where}: skipped (not a Sluice kind)"]
+        if self.ok:
+            return [f"{where}: OK"]
+        return [f"{where}: {error}" for error in self.errors]
+
+
+def lint_document(path: str, index: int, document: Any) -> LintResult:
+    """Validate one YAML document with the API models."""
+    if not isinstance(document, dict):
+        kind = type(document).__name__
+        return LintResult(path, f"document {index + 1}", (f"not a mapping but a {kind}",))
+    kind = str(document.get("kind") or "")
+    name = str((document.get("metadata") or {}).get("name") or f"<document {index + 1}>")
+    label = f"{kind or '?'}/{name}"
+    if not kind:
+        return LintResult(path, label, ("kind: field required",))
+    model = MODELS.get(kind)
+    if model is None:
+        return LintResult(path, label, skipped=True)
+    errors: list[str] = []
+    try:
+        model.model_validate(document)
+    except ValidationError as error:
+        errors = error_messages(error)
+    if not name or "name" not in (document.get("metadata") or {}):
+        errors.append("metadata.name: field required")
+    return LintResult(path, label, tuple(errors))
+
+
+def lint_file(path: Path) -> list[LintResult]:
+    """Validate every Release and RolloutPolicy document of a (multi-document) YAML file."""
+    shown = str(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        return [LintResult(shown, "", (f"cannot read: {error.strerror or error}",))]
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as error:
+        return [LintResult(shown, "", (f"invalid YAML: {error}".replace("\n", " "),))]
+    if not documents:
+        return [LintResult(shown, "", ("no documents",))]
+    return [lint_document(shown, index, document) for index, document in enumerate(documents)]
