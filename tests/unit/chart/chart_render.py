@@ -1,0 +1,30 @@
+"""Helpers over rendered chart objects: pick objects by kind, flatten RBAC rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RBAC_KINDS = ("Role", "ClusterRole")
+
+
+def of_kind(objects: list[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:
+    """The objects of these kinds."""
+    return [obj for obj in objects if obj["kind"] in kinds]
+
+
+def only(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one object of this kind (and name, if given)."""
+    found = [o for o in of_kind(objects, kind) if name is None or o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def granted(objects: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """Every (apiGroup, resource) the rendered Roles and ClusterRoles grant, with their verbs."""
+    grants: dict[tuple[str, str], set[str]] = {}
+    for role in of_kind(objects, *RBAC_KINDS):
+        for rule in role.get("rules", []):
+            for group in rule.get("apiGroups", []):
+                for resource in rule.get("resources", []):
+                    grants.setdefault((group, resource), set()).update(rule.get("verbs", []))
+    return grants

@@ -1,0 +1,166 @@
+"""The chart's RBAC grants Sluice exactly what it uses: no wildcards, no verb beyond the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chart_render import RBAC_KINDS, granted, of_kind, only
+
+from conftest import RELEASE_NAMESPACE, Render
+
+# Everything the operator may do, per (apiGroup, resource). A new API call in the operator
+# needs a line here, a rule in charts/sluice/templates/_helpers.tpl, and a reason.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    ("sluice.dev", "releases"): {"get", "list", "watch", "patch"},
+    ("sluice.dev", "releases/status"): {"patch"},
+    ("sluice.dev", "rolloutpolicies"): {"get"},
+    ("apps", "deployments"): {"get"},
+    ("apps", "deployments/scale"): {"get", "patch"},
+    ("", "services"): {"get", "patch"},
+    ("gateway.networking.k8s.io", "httproutes"): {"get", "patch"},
+    ("", "events"): {"create"},
+    ("", "secrets"): {"get"},
+    ("coordination.k8s.io", "leases"): {"get", "create", "update"},
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
+}
+
+VALUE_SETS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "watch-namespaces": {"watchNamespaces": ["team-a", "team-b"]},
+    "auth-secrets": {"prometheus": {"authSecretNames": ["prom-token", "prom-ca"]}},
+    "no-leader-election": {"leaderElection": {"enabled": False}, "replicas": 1},
+    "everything": {
+        "watchNamespaces": ["team-a"],
+        "prometheus": {"url": "http://prom:9090", "authSecretNames": ["prom-token"]},
+        "metrics": {"serviceMonitor": {"enabled": True}},
+    },
+}
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_rendered_rbac_has_no_wildcard_anywhere(render: Render, values: dict[str, Any]) -> None:
+    """No rule names `*` as an API group, resource, verb or resource name."""
+    for role in of_kind(render(**values), *RBAC_KINDS):
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
+                assert "*" not in rule.get(field, []), f"{role['metadata']['name']}: {rule}"
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_rendered_rbac_grants_only_allow_listed_verbs(
+    render: Render, values: dict[str, Any]
+) -> None:
+    """Every granted (group, resource) is on the allow-list, with a subset of its verbs."""
+    for key, verbs in granted(render(**values)).items():
+        assert key in ALLOWED, f"{key} is not on the allow-list"
+        assert verbs <= ALLOWED[key], f"{key}: {sorted(verbs - ALLOWED[key])} not allowed"
+
+
+def test_rendered_rbac_never_grants_delete_create_on_workloads_or_any_escalation(
+    render: Render,
+) -> None:
+    """Sluice never deletes anything, and never binds, escalates or impersonates."""
+    for values in VALUE_SETS.values():
+        for (group, resource), verbs in granted(render(**values)).items():
+            assert not verbs & {"delete", "deletecollection", "escalate", "bind", "impersonate"}
+            if resource != "events" and resource != "leases":
+                assert "create" not in verbs, f"{group}/{resource} can be created"
+
+
+def test_default_values_bind_a_cluster_role_to_the_chart_service_account(render: Render) -> None:
+    """Cluster-wide by default: one ClusterRole with the operator's rules, bound to its account."""
+    objects = render()
+    account = only(objects, "ServiceAccount")
+    role = only(objects, "ClusterRole", "sl-sluice")
+    binding = only(objects, "ClusterRoleBinding", "sl-sluice")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": account["metadata"]["name"],
+            "namespace": "sluice-system",
+        }
+    ]
+    assert not [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == "sl-sluice"]
+
+
+def test_watch_namespaces_render_a_role_and_binding_in_each_namespace(render: Render) -> None:
+    """watchNamespaces: a Role and a RoleBinding per namespace; ClusterRoles only read CRDs."""
+    objects = render(watchNamespaces=["team-a", "team-b"])
+    roles = [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == "sl-sluice"]
+    bindings = [b for b in of_kind(objects, "RoleBinding") if b["metadata"]["name"] == "sl-sluice"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
+    for binding in bindings:
+        assert binding["subjects"][0]["namespace"] == RELEASE_NAMESPACE
+    for cluster_role in of_kind(objects, "ClusterRole"):
+        for rule in cluster_role["rules"]:
+            assert set(rule["verbs"]) <= {"get", "list", "watch"}, cluster_role["metadata"]
+            assert rule["resources"] == ["customresourcedefinitions"]
+
+
+def test_secrets_are_not_granted_unless_auth_secrets_are_named(render: Render) -> None:
+    """By default the operator cannot read any Secret."""
+    assert not [key for key in granted(render()) if key[1] == "secrets"]
+
+
+def test_auth_secret_names_grant_get_on_exactly_those_secrets(render: Render) -> None:
+    """Named auth Secrets are readable by name only: get, with resourceNames, nothing else."""
+    objects = render(prometheus={"authSecretNames": ["prom-token", "prom-ca"]})
+    rules = [
+        rule
+        for role in of_kind(objects, *RBAC_KINDS)
+        for rule in role["rules"]
+        if "secrets" in rule["resources"]
+    ]
+    assert rules == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["prom-token", "prom-ca"],
+            "verbs": ["get"],
+        }
+    ]
+
+
+def test_lease_rules_allow_creating_then_only_the_named_lease_in_the_release_namespace(
+    render: Render,
+) -> None:
+    """Leader election: create any Lease, but get/update only the configured one, and only here."""
+    objects = render(leaderElection={"leaseName": "my-lease"})
+    role = only(objects, "Role", "sl-sluice-leader-election")
+    assert role["metadata"]["namespace"] == RELEASE_NAMESPACE
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["my-lease"],
+            "verbs": ["get", "update"],
+        },
+    ]
+    binding = only(objects, "RoleBinding", "sl-sluice-leader-election")
+    assert binding["metadata"]["namespace"] == RELEASE_NAMESPACE
+
+
+def test_no_leader_election_renders_no_lease_permissions(render: Render) -> None:
+    """Without leader election there is nothing to grant on Leases."""
+    objects = render(leaderElection={"enabled": False})
+    assert not [key for key in granted(objects) if key[1] == "leases"]
+
+
+def test_crd_reading_can_be_turned_off(render: Render) -> None:
+    """rbac.readCRDs=false leaves the namespaced install with nothing cluster-scoped at all."""
+    objects = render(watchNamespaces=["team-a"], rbac={"readCRDs": False})
+    assert of_kind(objects, "ClusterRole", "ClusterRoleBinding") == []
+
+
+def test_rbac_create_false_renders_no_rbac(render: Render) -> None:
+    """rbac.create=false: the platform team provides the RBAC."""
+    objects = render(rbac={"create": False})
+    assert of_kind(objects, "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding") == []
