@@ -18,7 +18,7 @@ import requests
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from sluice.simulator.core import DeploymentInfo, ServiceInfo
-from sluice.simulator.runner import Simulator, SimulatorMetrics
+from sluice.simulator.runner import Simulator, SimulatorMetrics, Snapshot
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 STARTUP_TIMEOUT = 60.0
@@ -70,7 +70,7 @@ def _serve_simulator() -> tuple[int, Callable[[], None]]:
     now = [0.0]
     metrics = SimulatorMetrics("shop")
     simulator = Simulator(
-        lambda: (SIMULATED, SIMULATED_SERVICES), metrics, rps=50, clock=lambda: now[0]
+        lambda: Snapshot(SIMULATED, SIMULATED_SERVICES), metrics, rps=50, clock=lambda: now[0]
     )
     for _ in range(SIMULATED_SECONDS + 1):
         simulator.tick()

@@ -25,17 +25,19 @@ from sluice.simulator.cluster import (
     deployment_info,
     parse_error_rate,
     parse_latency,
+    route_rules,
     service_info,
 )
 from sluice.simulator.core import (
     DeploymentInfo,
+    RouteRule,
     ServiceInfo,
     SimState,
     advance,
     latency_sample,
     traffic_split,
 )
-from sluice.simulator.runner import Simulator, SimulatorMetrics
+from sluice.simulator.runner import Simulator, SimulatorMetrics, Snapshot
 
 WEB = ServiceInfo("web", {"app": "web"})
 
@@ -105,6 +107,69 @@ def test_apps_are_split_independently() -> None:
 def test_no_ready_replicas_means_no_traffic() -> None:
     """A Deployment whose pods are not ready serves nothing, and neither divides by zero."""
     assert traffic_split([deployment("web-v1", 0)], [WEB]) == {"web-v1": 0.0}
+
+
+STABLE_SVC = ServiceInfo("web-stable", {"app": "web", "track": "stable"})
+CANARY_SVC = ServiceInfo("web-canary", {"app": "web", "track": "canary"})
+GATEWAY_DEPLOYMENTS = [
+    deployment("web-v1", 4, track="stable"),
+    deployment("web-v2", 4, track="canary"),
+]
+
+
+def test_httproute_weights_decide_the_split() -> None:
+    """With equal replicas behind two Services, an HTTPRoute at 95/5 gives 95% and 5%."""
+    route = RouteRule("web", (("web-stable", 95), ("web-canary", 5)))
+    split = traffic_split(GATEWAY_DEPLOYMENTS, [WEB, STABLE_SVC, CANARY_SVC], [route])
+    assert split == pytest.approx({"web-v1": 0.95, "web-v2": 0.05})
+
+
+def test_httproute_backend_is_split_by_ready_replicas() -> None:
+    """A backend Service selecting two Deployments spreads its weight over their replicas."""
+    deployments = [
+        deployment("web-v1", 3),
+        deployment("web-v2", 1),
+        deployment("web-new", 2, v="new"),
+    ]
+    services = [WEB, ServiceInfo("web-new", {"app": "web", "v": "new"})]
+    route = RouteRule("web", (("web", 50), ("web-new", 50)))
+    split = traffic_split(deployments, services, [route])
+    # "web" selects all three (6 replicas): 0.5 * 3/6, 0.5 * 1/6, 0.5 * 2/6; plus "web-new".
+    assert split == pytest.approx({"web-v1": 0.25, "web-v2": 0.5 / 6, "web-new": 0.5 / 3 + 0.5})
+
+
+def test_httproute_weight_zero_everywhere_sends_nothing() -> None:
+    """A rule whose weights are all 0 routes no traffic."""
+    route = RouteRule("web", (("web-stable", 0), ("web-canary", 0)))
+    split = traffic_split(GATEWAY_DEPLOYMENTS, [STABLE_SVC, CANARY_SVC], [route])
+    assert split == {"web-v1": 0.0, "web-v2": 0.0}
+
+
+def test_httproute_of_another_app_is_ignored() -> None:
+    """Routes to Services that select none of the app's pods do not affect it."""
+    route = RouteRule("api", (("api", 1),))
+    split = traffic_split(GATEWAY_DEPLOYMENTS, [WEB, ServiceInfo("api", {"app": "api"})], [route])
+    assert split == {"web-v1": 0.5, "web-v2": 0.5}
+
+
+def test_route_rules_read_service_backend_refs_with_default_weight() -> None:
+    """backendRefs without a weight count 1; non-Service backends are skipped."""
+    route = {
+        "metadata": {"name": "web"},
+        "spec": {
+            "rules": [
+                {
+                    "backendRefs": [
+                        {"name": "web-stable", "port": 80, "weight": 90},
+                        {"name": "web-canary", "port": 80},
+                        {"name": "bucket", "group": "example.com", "kind": "Bucket"},
+                    ]
+                },
+                {"filters": [{"type": "RequestRedirect"}]},
+            ]
+        },
+    }
+    assert route_rules(route) == [RouteRule("web", (("web-stable", 90), ("web-canary", 1)))]
 
 
 def test_requests_per_second_are_exact_over_whole_seconds() -> None:
@@ -244,13 +309,16 @@ def test_metrics_of_a_deleted_deployment_disappear() -> None:
 
 def test_simulator_keeps_the_last_state_when_the_cluster_read_fails() -> None:
     """A failed API call does not stop the traffic; the last snapshot is reused."""
-    snapshots: list[object] = [([deployment("web-v1", 1)], [WEB]), RuntimeError("boom")]
+    snapshots: list[Snapshot | Exception] = [
+        Snapshot([deployment("web-v1", 1)], [WEB]),
+        RuntimeError("boom"),
+    ]
 
-    def read() -> tuple[list[DeploymentInfo], list[ServiceInfo]]:
+    def read() -> Snapshot:
         item = snapshots.pop(0) if snapshots else RuntimeError("boom")
         if isinstance(item, Exception):
             raise item
-        return item  # type: ignore[return-value]
+        return item
 
     now = [100.0]
     metrics = SimulatorMetrics("shop")

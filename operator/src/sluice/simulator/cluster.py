@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.simulator.core import DeploymentInfo, ServiceInfo
+from sluice.simulator.core import DeploymentInfo, RouteRule, ServiceInfo
+from sluice.simulator.runner import Snapshot
 
 ERROR_RATE_ANNOTATION = "sluice.dev/simulate-error-rate"
 LATENCY_ANNOTATION = "sluice.dev/simulate-latency"
@@ -83,6 +84,23 @@ def service_info(service: Any) -> ServiceInfo:
     return ServiceInfo(name=service.metadata.name, selector=_labels(selector))
 
 
+def route_rules(route: Mapping[str, Any]) -> list[RouteRule]:
+    """The rules of an HTTPRoute (a dict from the API) that send traffic to Services."""
+    name = str(route.get("metadata", {}).get("name", ""))
+    rules: list[RouteRule] = []
+    for rule in route.get("spec", {}).get("rules", []) or []:
+        backends = tuple(
+            (str(ref["name"]), int(ref.get("weight", 1)))
+            for ref in rule.get("backendRefs", []) or []
+            if "name" in ref
+            and ref.get("kind", "Service") == "Service"
+            and ref.get("group", "") in ("", "core")
+        )
+        if backends:
+            rules.append(RouteRule(route=name, backends=backends))
+    return rules
+
+
 class ClusterReader:
     """Lists the namespace's Deployments (by label selector) and Services."""
 
@@ -98,20 +116,43 @@ class ClusterReader:
 
         self._apps = client.AppsV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
         self.namespace = namespace
         self.selector = selector
         self.defaults = defaults or Defaults()
         self.timeout = timeout
 
-    def read(self) -> tuple[list[DeploymentInfo], list[ServiceInfo]]:
-        """The current Deployments and Services, sorted by name."""
+    def read(self) -> Snapshot:
+        """The current Deployments, Services and HTTPRoute rules, sorted by name."""
         deployments = self._apps.list_namespaced_deployment(
             self.namespace, label_selector=self.selector, _request_timeout=self.timeout
         ).items
         services = self._core.list_namespaced_service(
             self.namespace, _request_timeout=self.timeout
         ).items
-        return (
-            sorted((deployment_info(d, self.defaults) for d in deployments), key=lambda d: d.name),
-            sorted((service_info(s) for s in services), key=lambda s: s.name),
+        return Snapshot(
+            deployments=sorted(
+                (deployment_info(d, self.defaults) for d in deployments), key=lambda d: d.name
+            ),
+            services=sorted((service_info(s) for s in services), key=lambda s: s.name),
+            routes=[rule for route in self._routes() for rule in route_rules(route)],
         )
+
+    def _routes(self) -> list[dict[str, Any]]:
+        """The namespace's HTTPRoutes; none when the Gateway API is not installed."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            answer: Any = self._custom.list_namespaced_custom_object(
+                "gateway.networking.k8s.io",
+                "v1",
+                self.namespace,
+                "httproutes",
+                _request_timeout=self.timeout,
+            )
+        except ApiException as exc:
+            if exc.status in (403, 404):  # no CRD, or not allowed to read routes
+                return []
+            raise
+        items: list[dict[str, Any]] = answer.get("items", [])
+        return sorted(items, key=lambda r: str(r.get("metadata", {}).get("name", "")))

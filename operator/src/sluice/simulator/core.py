@@ -5,6 +5,10 @@ second, the traffic of its Service. A Deployment takes a share of it only if som
 selector matches its pod template labels, and the share is in proportion to its ready replicas:
 exactly how a Service spreads requests over the pods behind it.
 
+When an HTTPRoute rule sends traffic to Services that select the app's pods, the app's traffic
+follows the route instead: split over the rule's backendRefs by weight, then over each backend
+Service's pods by ready replicas (several matching rules share the traffic equally).
+
 Randomness is avoided so that rates converge fast and tests are exact: request and error counts
 accumulate fractionally, and latencies walk a low-discrepancy sequence through a log-normal
 distribution whose median is the configured latency.
@@ -51,6 +55,14 @@ class ServiceInfo:
 
 
 @dataclass(frozen=True)
+class RouteRule:
+    """One rule of an HTTPRoute: the Services it sends traffic to, with their weights."""
+
+    route: str
+    backends: tuple[tuple[str, int], ...]  # (Service name, weight)
+
+
+@dataclass(frozen=True)
 class Accumulator:
     """Per Deployment: fractions of requests and errors not emitted yet, latency samples drawn."""
 
@@ -78,22 +90,75 @@ class Increment:
 
 
 def traffic_split(
-    deployments: Sequence[DeploymentInfo], services: Iterable[ServiceInfo]
+    deployments: Sequence[DeploymentInfo],
+    services: Iterable[ServiceInfo],
+    routes: Iterable[RouteRule] = (),
 ) -> dict[str, float]:
     """Each Deployment's share (0..1) of its app's traffic.
 
     Only Deployments whose pods some Service selects receive traffic, in proportion to their
-    ready replicas. An app with no ready, selected pods serves nothing.
+    ready replicas; an HTTPRoute rule reaching the app's pods splits it by backend weight
+    first. An app with no ready, selected pods serves nothing.
     """
     services = list(services)
+    routes = list(routes)
+    by_service = {s.name: s for s in services}
+    apps: dict[str, list[DeploymentInfo]] = {}
+    for d in deployments:
+        apps.setdefault(d.app, []).append(d)
+    shares: dict[str, float] = {}
+    for members in apps.values():
+        rules = [
+            r
+            for r in routes
+            if any(
+                name in by_service and by_service[name].selects(d.pod_labels)
+                for name, _ in r.backends
+                for d in members
+            )
+        ]
+        if rules:
+            shares.update(_route_split(members, rules, by_service))
+        else:
+            shares.update(_service_split(members, services))
+    return shares
+
+
+def _ready_split(members: Sequence[DeploymentInfo], service: ServiceInfo) -> dict[str, float]:
+    """Shares of the Deployments this Service selects, by ready replicas (empty: none ready)."""
+    ready = {d.name: max(d.ready_replicas, 0) for d in members if service.selects(d.pod_labels)}
+    total = sum(ready.values())
+    return {name: n / total for name, n in ready.items()} if total else {}
+
+
+def _service_split(
+    members: Sequence[DeploymentInfo], services: Sequence[ServiceInfo]
+) -> dict[str, float]:
     served = {
         d.name: max(d.ready_replicas, 0) if any(s.selects(d.pod_labels) for s in services) else 0
-        for d in deployments
+        for d in members
     }
-    totals: dict[str, int] = {}
-    for d in deployments:
-        totals[d.app] = totals.get(d.app, 0) + served[d.name]
-    return {d.name: (served[d.name] / totals[d.app]) if totals[d.app] else 0.0 for d in deployments}
+    total = sum(served.values())
+    return {name: (n / total if total else 0.0) for name, n in served.items()}
+
+
+def _route_split(
+    members: Sequence[DeploymentInfo],
+    rules: Sequence[RouteRule],
+    by_service: Mapping[str, ServiceInfo],
+) -> dict[str, float]:
+    shares = {d.name: 0.0 for d in members}
+    for rule in rules:
+        weights = [(name, max(w, 0)) for name, w in rule.backends]
+        total_weight = sum(w for _, w in weights)
+        if not total_weight:
+            continue
+        for name, weight in weights:
+            if name not in by_service:
+                continue  # a backendRef to a missing Service: that share fails
+            for deployment, share in _ready_split(members, by_service[name]).items():
+                shares[deployment] += share * weight / total_weight / len(rules)
+    return shares
 
 
 def latency_sample(median: float, index: int) -> float:
@@ -109,13 +174,14 @@ def advance(
     services: Iterable[ServiceInfo],
     elapsed: float,
     rps: float,
+    routes: Iterable[RouteRule] = (),
 ) -> tuple[SimState, tuple[Increment, ...]]:
     """Simulate ``elapsed`` seconds of ``rps`` requests per second per app.
 
     Returns the new state and what every Deployment served. Deployments that are gone are
     forgotten.
     """
-    shares = traffic_split(deployments, services)
+    shares = traffic_split(deployments, services, routes)
     elapsed = max(elapsed, 0.0)
     accumulators: dict[str, Accumulator] = {}
     increments: list[Increment] = []

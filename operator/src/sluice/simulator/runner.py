@@ -7,15 +7,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from sluice.simulator.core import DeploymentInfo, Increment, ServiceInfo, SimState, advance
+from sluice.simulator.core import (
+    DeploymentInfo,
+    Increment,
+    RouteRule,
+    ServiceInfo,
+    SimState,
+    advance,
+)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 MAX_STEP_SECONDS = 60.0  # after a longer stall, simulate at most this much at once
 
-Snapshot = tuple[Sequence[DeploymentInfo], Sequence[ServiceInfo]]
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the simulator read of the namespace."""
+
+    deployments: Sequence[DeploymentInfo] = ()
+    services: Sequence[ServiceInfo] = ()
+    routes: Sequence[RouteRule] = ()
+
 
 _log = logging.getLogger(__name__)
 
@@ -86,7 +102,7 @@ class Simulator:
         self.rps = rps
         self._clock = clock
         self.state = SimState()
-        self.snapshot: Snapshot = ((), ())
+        self.snapshot = Snapshot()
         self._last: float | None = None
 
     def tick(self) -> None:
@@ -98,8 +114,10 @@ class Simulator:
         now = self._clock()
         elapsed = 0.0 if self._last is None else min(now - self._last, MAX_STEP_SECONDS)
         self._last = now
-        deployments, services = self.snapshot
-        self.state, increments = advance(self.state, deployments, services, elapsed, self.rps)
+        snap = self.snapshot
+        self.state, increments = advance(
+            self.state, snap.deployments, snap.services, elapsed, self.rps, snap.routes
+        )
         self.metrics.apply(increments)
 
     def run(self, stop: threading.Event, period: float = 1.0) -> None:
