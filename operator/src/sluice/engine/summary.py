@@ -207,10 +207,9 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
         message = _summarize_finished(draft)
         if policy is not None:
             _final_analysis_condition(draft, policy)
-    elif policy is not None:
-        message = _summarize_running(draft, policy)
     else:
-        message = draft.status.message or "Waiting to start"
+        assert policy is not None, "a running rollout always has a policy"
+        message = _summarize_running(draft, policy)
     _emit_condition_changes(draft, before)
     draft.update(
         phase=phase(draft.status.conditions),
