@@ -1,0 +1,88 @@
+"""Fixtures of the whole-system tests: the traffic simulator next to the operator and Prometheus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from sluice.api.common import GROUP, VERSION
+from sluice.testing.cluster import REPO_ROOT, TestCluster
+from sluice.testing.kube import apply_file, wait_for
+from sluice.testing.simulator_process import SimulatorProcess
+
+QUICKSTART = REPO_ROOT / "examples" / "quickstart"
+
+
+@pytest.fixture
+def start_simulator(
+    kubeconfig: Path, namespace: str, tmp_path: Path
+) -> Iterator[Callable[[Path], SimulatorProcess]]:
+    """Start the traffic simulator for the test namespace, scraped by the given targets dir."""
+    started: list[SimulatorProcess] = []
+
+    def start(targets_dir: Path) -> SimulatorProcess:
+        process = SimulatorProcess(
+            kubeconfig, namespace, targets_dir, tmp_path / f"simulator-{len(started)}.log"
+        ).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def quickstart(k8s_api: Any, namespace: str, sluice_crds: list[str]) -> Callable[[str], None]:
+    """Apply a file of examples/quickstart to the test namespace."""
+
+    def apply(name: str) -> None:
+        apply_file(k8s_api, QUICKSTART / name, namespace)
+
+    return apply
+
+
+@pytest.fixture
+def read_release(k8s_api: Any, namespace: str) -> Callable[[str], dict[str, Any]]:
+    """Read a Release of the test namespace."""
+    custom = client.CustomObjectsApi(k8s_api)
+
+    def read(name: str) -> dict[str, Any]:
+        found: dict[str, Any] = custom.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, "releases", name
+        )
+        return found
+
+    return read
+
+
+def conditions(release: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A Release's conditions by type."""
+    return {c["type"]: c for c in release.get("status", {}).get("conditions", []) or []}
+
+
+@pytest.fixture
+def wait_until_true(
+    read_release: Callable[[str], dict[str, Any]],
+) -> Callable[[str, str, float], dict[str, Any]]:
+    """Wait until a Release's condition of this type is True; return the Release."""
+
+    def wait(name: str, kind: str, timeout: float) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            release = read_release(name)
+            cond = conditions(release).get(kind)
+            return release if cond and cond["status"] == "True" else None
+
+        return wait_for(probe, timeout, f"Release {name} to be {kind}", every=0.5)
+
+    return wait
+
+
+@pytest.fixture
+def local_prometheus(cluster: TestCluster) -> TestCluster:
+    """The harness's shared Prometheus (the simulator registers itself there)."""
+    return cluster
