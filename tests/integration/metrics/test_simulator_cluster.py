@@ -190,3 +190,47 @@ def test_simulator_follows_replicas_and_error_annotations(
         ),
         "weights 50/50/0 after scaling web-v2 to 3",
     )
+
+
+def test_simulator_follows_httproute_weights(
+    k8s_api: Any, namespace: str, simulator: str, prometheus_url: str
+) -> None:
+    """With the Gateway API, backendRef weights (not replica counts) decide the split."""
+    apps = client.AppsV1Api(k8s_api)
+    core = client.CoreV1Api(k8s_api)
+    custom = client.CustomObjectsApi(k8s_api)
+    for track in ("stable", "canary"):
+        core.create_namespaced_service(
+            namespace,
+            client.V1Service(
+                metadata=client.V1ObjectMeta(name=f"web-{track}"),
+                spec=client.V1ServiceSpec(
+                    selector={"app": "web", "track": track},
+                    ports=[client.V1ServicePort(port=80)],
+                ),
+            ),
+        )
+        create_deployment(apps, namespace, f"web-{track}", 2, {"app": "web", "track": track})
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "web"},
+        "spec": {
+            "parentRefs": [{"name": "gateway"}],
+            "rules": [
+                {
+                    "backendRefs": [
+                        {"name": "web-stable", "port": 80, "weight": 80},
+                        {"name": "web-canary", "port": 80, "weight": 20},
+                    ]
+                }
+            ],
+        },
+    }
+    custom.create_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", namespace, "httproutes", route
+    )
+    wait_until(
+        lambda: weights(prometheus_url, namespace) == {"web-stable": 80.0, "web-canary": 20.0},
+        "weights 80/20 from the HTTPRoute",
+    )
