@@ -129,6 +129,40 @@ def measure_due_metrics(
     return tuple(results)
 
 
+def preflight_error(
+    api_client: Any,
+    release: Release,
+    policy: RolloutPolicySpec,
+    default_url: str | None,
+    now: datetime,
+) -> str | None:
+    """Before the first step, query every metric once: an invalid query stops the rollout
+    before any traffic moves. (An unreachable Prometheus does not: analysis holds later.)"""
+    if release.status is not None and release.status.current_step is not None:
+        return None
+    if not policy.metrics:
+        return None
+    try:
+        provider = metric_provider(api_client, release.metadata.namespace, policy, default_url)
+    except (ValueError, ApiException) as exc:
+        return f"metric provider: {exc}"
+    for metric in policy.metrics:
+        variables = QueryVariables(
+            namespace=release.metadata.namespace,
+            release=release.metadata.name,
+            stable=release.spec.stable,
+            candidate=release.spec.candidate,
+            interval=metric.interval,
+        )
+        result = provider.measure(metric, variables, now)
+        if result.kind == ResultKind.ERROR and result.permanent:
+            return (
+                f'RolloutPolicy "{release.spec.policy_ref.name}": metric "{metric.name}" '
+                f"has an invalid query: {result.error}"
+            )
+    return None
+
+
 def route_target(release: Release) -> RouteTarget:
     """The router's view of a Release."""
     return RouteTarget(
@@ -167,8 +201,15 @@ def observe(
         except RouterError as exc:
             router_error = str(exc)
     results: tuple[MetricResult, ...] = ()
+    policy_error = policy.error
     if policy.spec is not None and stable and candidate and router_error is None and not deleting:
-        results = measure_due_metrics(api_client, release, policy.spec, default_prometheus_url, now)
+        policy_error = preflight_error(
+            api_client, release, policy.spec, default_prometheus_url, now
+        )
+        if policy_error is None:
+            results = measure_due_metrics(
+                api_client, release, policy.spec, default_prometheus_url, now
+            )
     return Observation(
         stable=stable,
         candidate=candidate,
@@ -177,6 +218,6 @@ def observe(
         results=results,
         command=command,
         command_error=command_error,
-        policy_error=policy.error,
+        policy_error=policy_error,
         deleting=deleting,
     )
