@@ -9,6 +9,7 @@ import kopf
 import structlog
 
 from sluice.api.common import GROUP, VERSION
+from sluice.observability import RECONCILE_ERRORS
 from sluice.runtime.reconcile import Reconciler
 
 log = structlog.get_logger("sluice.handlers")
@@ -67,6 +68,7 @@ def release_loop(stopped: kopf.DaemonStopped, body: Any, **_: Any) -> None:
             decision = reconciler.reconcile(body)
         except Exception:
             meta = body.get("metadata", {})
+            RECONCILE_ERRORS.labels(meta.get("namespace", ""), meta.get("name", "")).inc()
             log.exception(
                 "reconcile failed", release=meta.get("name"), namespace=meta.get("namespace")
             )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from sluice.api.release import Release
+from sluice.engine.types import Decision
+
 RELEASES_BY_PHASE = Gauge("sluice_releases", "Releases by phase", ["namespace", "phase"])
 CANDIDATE_WEIGHT = Gauge(
     "sluice_release_candidate_weight",
@@ -30,3 +33,41 @@ RECONCILE_ERRORS = Counter(
 def start_metrics_server(port: int, address: str = "0.0.0.0") -> None:
     """Serve /metrics on the given port."""
     start_http_server(port, addr=address)
+
+
+_PHASES: dict[tuple[str, str], str] = {}
+
+
+def record_decision(release: Release, decision: Decision) -> None:
+    """Update the metrics from one reconcile's decision (what changed since the last one)."""
+    namespace, name = release.metadata.namespace, release.metadata.name
+    before, after = release.status, decision.status
+    if after.weights is not None:
+        CANDIDATE_WEIGHT.labels(namespace, name).set(after.weights.candidate)
+    phase = after.phase or "Pending"
+    previous = _PHASES.get((namespace, name))
+    if previous != phase:
+        if previous is not None:
+            RELEASES_BY_PHASE.labels(namespace, previous).dec()
+        RELEASES_BY_PHASE.labels(namespace, phase).inc()
+        _PHASES[(namespace, name)] = phase
+    if (
+        before is not None
+        and before.current_step is not None
+        and before.step_started_at is not None
+        and after.current_step != before.current_step
+        and after.step_started_at is not None
+    ):
+        seconds = (after.step_started_at - before.step_started_at).total_seconds()
+        STEP_SECONDS.labels(namespace, name).observe(max(seconds, 0.0))
+    previous_times = {m.metric: m.time for m in (before.measurements if before else [])}
+    for measurement in after.measurements:
+        if previous_times.get(measurement.metric) != measurement.time:
+            ANALYSIS_VERDICTS.labels(
+                namespace, name, measurement.metric, str(measurement.verdict)
+            ).inc()
+    seen = {(e.time, e.type) for e in (before.history if before else [])}
+    for event in after.history:
+        if event.type != "RolledBack" or (event.time, event.type) in seen:
+            continue
+        ROLLBACKS.labels(namespace, name, event.reason or "Unknown").inc()

@@ -50,6 +50,7 @@ from sluice.engine.policy import EffectivePolicy, release_type
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUTS = ("table", "json", "yaml")
+LIST_WIDTH = 400  # off a terminal, list rows never wrap (like kubectl get)
 NOT_ACKNOWLEDGED = 3  # exit code: the operator did not record the command in time
 
 
@@ -125,12 +126,12 @@ def console() -> Console:
     return Console(highlight=False) if is_terminal() else plain_console()
 
 
-def show(renderable: RenderableType) -> None:
+def show(renderable: RenderableType, plain_width: int | None = None) -> None:
     """Print a renderable for people (plain text without trailing spaces off a terminal)."""
     if is_terminal():
         console().print(renderable)
     else:
-        click.echo(to_text(renderable), nl=False)
+        click.echo(to_text(renderable, plain_width), nl=False)
 
 
 def emit(data: Any, output: str) -> None:
@@ -241,7 +242,7 @@ def list_(all_namespaces: bool, **options: Any) -> None:
     if settings.output != "table":
         emit(rows, settings.output)
         return
-    show(list_view(rows, all_namespaces))
+    show(list_view(rows, all_namespaces), plain_width=LIST_WIDTH)
 
 
 @main.command()

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from sluice.api.common import error_messages
 from sluice.api.policy import RolloutPolicySpec
-from sluice.api.release import ConditionStatus, Outcome, Release, Verdict
+from sluice.api.release import ConditionStatus, HistoryEvent, Outcome, Release, Verdict
 from sluice.engine.conditions import PAUSED, find_condition
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, describe_step, final_index, step_at
@@ -299,7 +299,7 @@ def _history_table(release: Release, now: datetime, last: int | None, title: str
             "-" if e.step is None else str(e.step + 1),
             "-" if e.weight is None else f"{e.weight}%",
             e.by or "-",
-            e.message or e.reason or "-",
+            event_details(e),
         )
     return table
 
@@ -319,39 +319,36 @@ def _next_text(commands: Sequence[NextCommand], outcome: Outcome | None) -> Text
 # --- history, list ----------------------------------------------------------------------------
 
 
+def event_details(event: HistoryEvent) -> str:
+    """The message of a history entry, with the metric that caused it, if any."""
+    text = event.message or "-"
+    if event.metric:
+        text += f" [metric {event.metric} = {number(event.value)}"
+        text += f", threshold {event.threshold}]" if event.threshold else "]"
+    return text
+
+
 def history_view(release: Release, now: datetime) -> RenderableType:
     """Every history entry: transitions, commands and rollbacks with their reasons and metrics."""
     events = release.status.history if release.status else []
-    table = _table(
-        f"History of Release {release.metadata.name}",
-        "TIME",
-        "AGE",
-        "EVENT",
-        "REASON",
-        "STEP",
-        "WEIGHT",
-        "METRIC",
-        "VALUE",
-        "THRESHOLD",
-        "BY",
-        "MESSAGE",
-    )
-    for e in events:
-        table.add_row(
-            e.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            age(e.time, now),
-            e.type,
-            e.reason or "-",
-            "-" if e.step is None else str(e.step + 1),
-            "-" if e.weight is None else f"{e.weight}%",
-            e.metric or "-",
-            number(e.value),
-            e.threshold or "-",
-            e.by or "-",
-            e.message or "-",
-        )
     if not events:
         return Text(f"Release {release.metadata.name} has no history yet")
+    table = _table(f"History of Release {release.metadata.name}", "TIME (UTC)", "AGE", "EVENT")
+    for column in ("STEP", "WEIGHT", "BY", "WHAT"):
+        table.add_column(column, overflow="fold")
+    table.columns[0].no_wrap = True
+    table.columns[2].no_wrap = True
+    for e in events:
+        kind = e.type if not e.reason or e.reason == e.type else f"{e.type} ({e.reason})"
+        table.add_row(
+            e.time.astimezone(UTC).strftime("%m-%d %H:%M:%S"),
+            age(e.time, now),
+            kind,
+            "-" if e.step is None else str(e.step + 1),
+            "-" if e.weight is None else f"{e.weight}%",
+            e.by or "-",
+            event_details(e),
+        )
     return table
 
 
@@ -391,7 +388,7 @@ def list_view(rows: Sequence[dict[str, str]], all_namespaces: bool) -> Renderabl
         columns.insert(0, "namespace")
     table = Table(box=box.SIMPLE, pad_edge=False)
     for column in columns:
-        table.add_column(column.upper(), overflow="fold")
+        table.add_column(column.upper(), no_wrap=True)
     for row in rows:
         table.add_row(row[columns[0]], *(row[c] for c in columns[1:]))
     return table

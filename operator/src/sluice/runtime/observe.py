@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,12 +22,17 @@ from sluice.metrics.prometheus import (
     Credentials,
     basic_auth_from_secret,
     bearer_token_from_secret,
+    ca_bundle_file,
     provider_for,
     secret_value,
 )
 from sluice.metrics.provider import MetricProvider, QueryVariables
 from sluice.routers import RouterError, RouteTarget, TrafficRouter
 from sluice.runtime.kube import read_deployment, read_policy
+
+
+CA_DIRECTORY = Path(tempfile.gettempdir()) / "sluice-ca"
+_PROVIDERS: dict[tuple[str, str, str | None], MetricProvider] = {}
 
 
 @dataclass(frozen=True)
@@ -82,20 +88,29 @@ def credentials_for(
     if spec.ca_secret_ref is not None:
         ref = spec.ca_secret_ref
         pem = secret_value(_secret_data(api_client, namespace, ref.name), ref.key, ref.name)
-        with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
-            handle.write(pem)
-            ca_path = handle.name
+        ca_path = ca_bundle_file(pem, CA_DIRECTORY)
     return credentials, ca_path
 
 
 def metric_provider(
     api_client: Any, namespace: str, policy: RolloutPolicySpec, default_url: str | None
 ) -> MetricProvider:
-    """The provider a policy names, or Prometheus at the operator's default URL."""
-    if policy.provider is None:
-        return provider_for(None, default_url)
-    credentials, ca_path = credentials_for(api_client, namespace, policy.provider.prometheus)
-    return provider_for(policy.provider, default_url, credentials, ca_path)
+    """The provider a policy names, or Prometheus at the operator's default URL (cached).
+
+    The cache key holds the provider's spec, not its Secrets' contents: a rotated Secret is
+    read again after the operator restarts, or when the provider's spec changes.
+    """
+    spec = policy.provider.model_dump_json() if policy.provider is not None else ""
+    key = (namespace, spec, default_url)
+    if key not in _PROVIDERS:
+        if policy.provider is None:
+            _PROVIDERS[key] = provider_for(None, default_url)
+        else:
+            credentials, ca_path = credentials_for(
+                api_client, namespace, policy.provider.prometheus
+            )
+            _PROVIDERS[key] = provider_for(policy.provider, default_url, credentials, ca_path)
+    return _PROVIDERS[key]
 
 
 def measure_due_metrics(

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sluice.api.release import Release
 from sluice.engine.decide import decide
 from sluice.engine.types import Decision
+from sluice.observability import record_decision
 from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
 from sluice.runtime.execute import execute
 from sluice.runtime.observe import lookup_policy, observe, route_target
@@ -38,6 +39,11 @@ class Reconciler:
     def reconcile(self, body: dict[str, Any], deleting: bool = False) -> Decision:
         """Bring one Release one step closer to what its spec and policy ask for."""
         release = Release.model_validate(_plain(body))
+        structlog.contextvars.bind_contextvars(
+            release=release.metadata.name,
+            namespace=release.metadata.namespace,
+            step=release.status.current_step if release.status else None,
+        )
         now = self.clock()
         router: TrafficRouter | None = None
         router_error: str | None = None
@@ -58,9 +64,16 @@ class Reconciler:
         )
         decision = decide(release, policy.spec, observation, now)
         execute(self.api_client, release, decision, router, route_target(release), self.writes)
+        record_decision(release, decision)
+        for action in decision.actions:
+            log.info("action", action=type(action).__name__, **_fields(action))
         if self.on_decision is not None:
             self.on_decision(release, decision)
         return decision
+
+
+def _fields(action: object) -> dict[str, Any]:
+    return {k: str(v) for k, v in vars(action).items()}
 
 
 def _plain(body: Any) -> dict[str, Any]:
