@@ -1,0 +1,92 @@
+"""The scenario of the `kubectl sluice` cluster tests: manifests, constants and predicates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+RELEASE = "web"
+# The kubeconfig user of the local cluster: what `by` records for commands the CLI sends.
+LOCAL_USER = "kwok-sluice"
+
+# The gated policy: 10%, an indefinite pause, an approval, then 100%.
+GATED_STEPS: list[dict[str, Any]] = [
+    {"setWeight": 10},
+    {"pause": {}},
+    {"approval": {"message": "check the dashboards"}},
+    {"setWeight": 100},
+]
+
+
+def deployment(name: str, track: str, version: str, replicas: int) -> dict[str, Any]:
+    """A Deployment of app web (kwok makes its pods Ready)."""
+    labels = {"app": "web", "track": track}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": "web", "app.kubernetes.io/version": version}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": "app", "image": f"registry.example/web:{version}"}]
+                },
+            },
+        },
+    }
+
+
+def policy(name: str, steps: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """A RolloutPolicy without metrics."""
+    return {
+        "apiVersion": "sluice.dev/v1alpha1",
+        "kind": "RolloutPolicy",
+        "metadata": {"name": name},
+        "spec": {"steps": steps, **fields},
+    }
+
+
+def release(name: str, policy_name: str, version: str = "1.1.0") -> dict[str, Any]:
+    """A Release of web-candidate over web-stable 1.0.0."""
+    return {
+        "apiVersion": "sluice.dev/v1alpha1",
+        "kind": "Release",
+        "metadata": {"name": name},
+        "spec": {
+            "stable": "web-stable",
+            "candidate": "web-candidate",
+            "version": version,
+            "policyRef": {"name": policy_name},
+        },
+    }
+
+
+def condition(raw: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The condition of this type in a Release's status, if any."""
+    for cond in (raw.get("status") or {}).get("conditions") or []:
+        if cond["type"] == kind:
+            found: dict[str, Any] = cond
+            return found
+    return None
+
+
+def history_of(raw: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """History entries of this type."""
+    return [e for e in (raw.get("status") or {}).get("history") or [] if e["type"] == kind]
+
+
+def at_step(index: int) -> Callable[[dict[str, Any]], bool]:
+    """A predicate: the Release is running at this step."""
+
+    def check(raw: dict[str, Any]) -> bool:
+        status = raw.get("status") or {}
+        return status.get("currentStep") == index and status.get("outcome") is None
+
+    return check
+
+
+def phase_is(phase: str) -> Callable[[dict[str, Any]], bool]:
+    """A predicate: the Release's status.phase."""
+    return lambda raw: (raw.get("status") or {}).get("phase") == phase
