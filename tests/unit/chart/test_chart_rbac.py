@@ -23,6 +23,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("", "secrets"): {"get"},
     ("coordination.k8s.io", "leases"): {"get", "create", "update"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
+    ("", "namespaces"): {"list", "watch"},
 }
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
@@ -101,7 +102,7 @@ def test_watch_namespaces_render_a_role_and_binding_in_each_namespace(render: Re
     for cluster_role in of_kind(objects, "ClusterRole"):
         for rule in cluster_role["rules"]:
             assert set(rule["verbs"]) <= {"get", "list", "watch"}, cluster_role["metadata"]
-            assert rule["resources"] == ["customresourcedefinitions"]
+            assert rule["resources"] in (["customresourcedefinitions"], ["namespaces"])
 
 
 def test_secrets_are_not_granted_unless_auth_secrets_are_named(render: Render) -> None:
@@ -154,9 +155,9 @@ def test_no_leader_election_renders_no_lease_permissions(render: Render) -> None
     assert not [key for key in granted(objects) if key[1] == "leases"]
 
 
-def test_crd_reading_can_be_turned_off(render: Render) -> None:
-    """rbac.readCRDs=false leaves the namespaced install with nothing cluster-scoped at all."""
-    objects = render(watchNamespaces=["team-a"], rbac={"readCRDs": False})
+def test_cluster_discovery_can_be_turned_off(render: Render) -> None:
+    """rbac.clusterDiscovery=false: a namespaced install has nothing cluster-scoped at all."""
+    objects = render(watchNamespaces=["team-a"], rbac={"clusterDiscovery": False})
     assert of_kind(objects, "ClusterRole", "ClusterRoleBinding") == []
 
 
@@ -164,3 +165,9 @@ def test_rbac_create_false_renders_no_rbac(render: Render) -> None:
     """rbac.create=false: the platform team provides the RBAC."""
     objects = render(rbac={"create": False})
     assert of_kind(objects, "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding") == []
+
+
+def test_discovery_reads_namespaces_only_when_watching_some(render: Render) -> None:
+    """kopf lists Namespaces only to match watchNamespaces; cluster-wide it needs CRDs alone."""
+    assert ("", "namespaces") not in granted(render())
+    assert granted(render(watchNamespaces=["team-a"]))[("", "namespaces")] == {"list", "watch"}

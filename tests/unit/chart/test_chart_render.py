@@ -34,13 +34,13 @@ def test_helm_lint_passes(helm: Helm, extra: list[str]) -> None:
 
 
 def test_helm_template_renders_the_expected_objects_with_default_values(render: Render) -> None:
-    """Defaults: account, cluster and lease RBAC, CRD reader, Deployment, Service, dashboard."""
+    """Defaults: account, cluster, lease and discovery RBAC, Deployment, Service, dashboard."""
     kinds = sorted((o["kind"], o["metadata"]["name"]) for o in render())
     assert kinds == [
         ("ClusterRole", "sl-sluice"),
-        ("ClusterRole", "sl-sluice-crd-reader"),
+        ("ClusterRole", "sl-sluice-discovery"),
         ("ClusterRoleBinding", "sl-sluice"),
-        ("ClusterRoleBinding", "sl-sluice-crd-reader"),
+        ("ClusterRoleBinding", "sl-sluice-discovery"),
         ("ConfigMap", "sl-sluice-dashboard"),
         ("Deployment", "sl-sluice"),
         ("Role", "sl-sluice-leader-election"),
