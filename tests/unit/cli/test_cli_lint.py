@@ -1,0 +1,130 @@
+"""`kubectl sluice lint`: offline validation with the API models, errors named by field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sluice.cli.kubectl_plugin import main
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+BAD_POLICY = """\
+apiVersion: sluice.dev/v1alpha1
+kind: RolloutPolicy
+metadata:
+  name: too-far
+spec:
+  steps:
+    - setWeight: 10
+    - setWeight: 150
+"""
+
+BAD_RELEASE = """\
+apiVersion: sluice.dev/v1alpha1
+kind: Release
+metadata:
+  name: same
+spec:
+  stable: web
+  candidate: web
+  version: 1.2
+  policyRef:
+    name: canary
+"""
+
+GOOD_RELEASE = """\
+apiVersion: sluice.dev/v1alpha1
+kind: Release
+metadata:
+  name: fine
+spec:
+  stable: web-stable
+  candidate: web-candidate
+  version: 1.2.0
+  policyRef:
+    name: canary
+"""
+
+
+def lint(*paths: Path) -> tuple[int, str]:
+    """Run `kubectl sluice lint PATHS`; (exit code, output)."""
+    result = CliRunner().invoke(main, ["lint", *map(str, paths)])
+    return result.exit_code, result.output
+
+
+def test_lint_accepts_every_example_and_skips_non_sluice_kinds() -> None:
+    """The examples lint clean (exit 0): OK per Sluice document, skipped for Deployments."""
+    files = sorted(EXAMPLES.glob("*/*.yaml"))
+    code, out = lint(*files)
+
+    assert code == 0, out
+    assert "examples/quickstart/policy.yaml: RolloutPolicy/standard-canary: OK" in out
+    assert "examples/quickstart/release-good.yaml: Release/demo-good: OK" in out
+    assert "Deployment/demo-stable: skipped (not a Sluice kind)" in out
+
+
+def test_lint_names_the_field_of_a_bad_step_and_exits_1(tmp_path: Path) -> None:
+    """setWeight 150 in the second step is reported as spec.steps[1].setWeight."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(BAD_POLICY)
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert f"{path}: RolloutPolicy/too-far: spec.steps[1].setWeight: " in out
+    assert "less than or equal to 100" in out
+
+
+def test_lint_reports_unquoted_and_non_semver_versions_on_spec_version(tmp_path: Path) -> None:
+    """version: 1.2 is a YAML number and "1.2" is not semver: both errors name spec.version."""
+    path = tmp_path / "release.yaml"
+    path.write_text(BAD_RELEASE + "---\n" + BAD_RELEASE.replace("version: 1.2", 'version: "1.2"'))
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert "Release/same: spec.version: Input should be a valid string" in out
+    assert "Release/same: spec.version: String should match pattern" in out
+
+
+def test_lint_checks_every_document_of_a_multi_document_file(tmp_path: Path) -> None:
+    """One good and one bad document: OK for one, errors for the other, exit 1."""
+    path = tmp_path / "both.yaml"
+    path.write_text(GOOD_RELEASE + "---\n" + BAD_POLICY)
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert f"{path}: Release/fine: OK" in out
+    assert f"{path}: RolloutPolicy/too-far: spec.steps[1].setWeight" in out
+
+
+def test_lint_rejects_invalid_yaml_missing_files_and_missing_kinds(tmp_path: Path) -> None:
+    """Broken YAML, an absent file and a document without kind are errors, not crashes."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: Release\nspec: [unclosed\n")
+    kindless = tmp_path / "kindless.yaml"
+    kindless.write_text("metadata:\n  name: x\n")
+    missing = tmp_path / "missing.yaml"
+
+    code, out = lint(broken, kindless, missing)
+
+    assert code == 1
+    assert f"{broken}: invalid YAML" in out
+    assert f"{kindless}: ?/x: kind: field required" in out
+    assert f"{missing}: cannot read" in out
+
+
+def test_lint_reports_the_cel_rule_stable_must_differ_from_candidate(tmp_path: Path) -> None:
+    """stable == candidate breaks the spec's CEL rule, reported on spec.candidate."""
+    path = tmp_path / "release.yaml"
+    path.write_text(BAD_RELEASE.replace("version: 1.2", "version: 1.2.0"))
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert (
+        "Release/same: spec.candidate: stable and candidate must name different Deployments" in out
+    )
