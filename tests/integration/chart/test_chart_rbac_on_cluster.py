@@ -148,7 +148,11 @@ def test_operator_as_chart_service_account_completes_a_replica_ratio_canary(
     )
     assert events.items, "the operator could not post Events about the Release"
     log = operator.logs()
-    denied = [line for line in log.splitlines() if re.search(r"\b403\b|forbidden", line, re.I)]
+    denied = [
+        line
+        for line in log.splitlines()
+        if re.search(r"\b403\b|forbidden|not enough permissions", line, re.I)
+    ]
     assert denied == [], "the operator was denied:\n" + "\n".join(denied)
 
 
