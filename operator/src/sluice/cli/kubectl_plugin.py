@@ -123,7 +123,7 @@ def is_terminal() -> bool:
 
 def console() -> Console:
     """The console for this run: rich on a terminal, plain text otherwise."""
-    return Console(highlight=False) if is_terminal() else plain_console()
+    return Console(highlight=False, markup=False, emoji=False) if is_terminal() else plain_console()
 
 
 def show(renderable: RenderableType, plain_width: int | None = None) -> None:

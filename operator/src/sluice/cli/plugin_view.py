@@ -224,7 +224,8 @@ def status_view(
     summary.append("Phase: ")
     summary.append(status.phase or "Pending", style=_phase_style(status.phase))
     summary.append(f"   Type: {kind}   Strategy: {strategy}")
-    summary.append(f"\nStep: {step_text(release, policy)}")
+    ended = "rolled back at " if status.outcome == Outcome.ROLLED_BACK else ""
+    summary.append(f"\nStep: {ended}{step_text(release, policy)}")
     if status.message:
         summary.append(f"\nMessage: {status.message}")
     parts.append(summary)
@@ -407,6 +408,7 @@ def plain_console(file: IO[str] | None = None, width: int | None = None) -> Cons
         force_terminal=False,
         no_color=True,
         highlight=False,
+        markup=False,  # messages from the cluster may contain [brackets]
         emoji=False,
         soft_wrap=False,
     )
