@@ -25,6 +25,7 @@ ANALYSIS_VERDICTS = Counter(
     ["namespace", "release", "metric", "verdict"],
 )
 ROLLBACKS = Counter("sluice_rollbacks_total", "Rollbacks", ["namespace", "release", "reason"])
+API_WRITES = Counter("sluice_api_writes_total", "Writes to the Kubernetes API", ["resource"])
 RECONCILE_ERRORS = Counter(
     "sluice_reconcile_errors_total", "Reconciles that raised", ["namespace", "release"]
 )

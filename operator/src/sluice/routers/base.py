@@ -10,6 +10,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from sluice.api.release import TrafficRouting
+from sluice.observability import API_WRITES
 
 
 class RouterError(Exception):
@@ -27,6 +28,7 @@ class WriteCounter:
         """Record one write of this kind."""
         self.writes += 1
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+        API_WRITES.labels(kind).inc()
 
 
 @dataclass(frozen=True)
