@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from chart_install import ChartInstall
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import ChartInstall
 from sluice.api.common import GROUP, VERSION
 from sluice.testing.kube import apply_documents, wait_for
 from sluice.testing.operator_process import OperatorProcess

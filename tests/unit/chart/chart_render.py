@@ -1,10 +1,20 @@
-"""Helpers over rendered chart objects: pick objects by kind, flatten RBAC rules."""
+"""The chart under test, and helpers over its rendered objects: by kind, RBAC grants."""
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
 from typing import Any
 
+from sluice.testing.cluster import REPO_ROOT
+
+CHART = REPO_ROOT / "charts" / "sluice"
+KUBE_VERSION = "1.33.13"
+RELEASE_NAMESPACE = "sluice-system"
 RBAC_KINDS = ("Role", "ClusterRole")
+
+Render = Callable[..., list[dict[str, Any]]]
+Helm = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def of_kind(objects: list[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:

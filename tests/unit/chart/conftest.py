@@ -9,16 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from chart_render import CHART, KUBE_VERSION, RELEASE_NAMESPACE, Helm, Render
 
-from sluice.testing.cluster import REPO_ROOT
 from sluice.testing.tools import helm_binary
-
-CHART = REPO_ROOT / "charts" / "sluice"
-KUBE_VERSION = "1.33.13"
-RELEASE_NAMESPACE = "sluice-system"
-
-Render = Callable[..., list[dict[str, Any]]]
-Helm = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_render import RBAC_KINDS, granted, of_kind, only
-
-from conftest import RELEASE_NAMESPACE, Render
+from chart_render import RBAC_KINDS, RELEASE_NAMESPACE, Render, granted, of_kind, only
 
 # Everything the operator may do, per (apiGroup, resource). A new API call in the operator
 # needs a line here, a rule in charts/sluice/templates/_helpers.tpl, and a reason.

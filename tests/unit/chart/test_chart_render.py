@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_render import of_kind, only
+from chart_render import CHART, KUBE_VERSION, Helm, Render, of_kind, only
 from click.testing import CliRunner
 from prometheus_client.metrics import MetricWrapperBase
 
-from conftest import CHART, KUBE_VERSION, Helm, Render
 from sluice import observability
 from sluice.cli.operator_main import main
 from sluice.testing.cluster import REPO_ROOT
