@@ -31,7 +31,7 @@ def apply(k8s_api: Any, namespace: str) -> Callable[..., None]:
 @pytest.fixture
 def read_release(k8s_api: Any, namespace: str) -> ReleaseReader:
     """Read a Release of the test namespace."""
-    custom = client.CustomObjectsApi(k8s_api)
+    custom: Any = client.CustomObjectsApi(k8s_api)
 
     def read(name: str) -> dict[str, Any]:
         found: dict[str, Any] = custom.get_namespaced_custom_object(
