@@ -32,8 +32,14 @@ def _policy(query: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
         "spec": {
             "steps": steps,
             "scaleDownDelay": "1s",
-            "metrics": [{"name": "error-rate", "query": query, "interval": "2s",
-                         "thresholds": {"max": 0.05}}],
+            "metrics": [
+                {
+                    "name": "error-rate",
+                    "query": query,
+                    "interval": "2s",
+                    "thresholds": {"max": 0.05},
+                }
+            ],
         },
     }
 
@@ -43,8 +49,13 @@ def _release() -> dict[str, Any]:
         "apiVersion": "sluice.dev/v1alpha1",
         "kind": "Release",
         "metadata": {"name": "demo-good"},
-        "spec": {"stable": "demo-stable", "candidate": "demo-candidate", "version": "1.1.0",
-                 "stableVersion": "1.0.0", "policyRef": {"name": "guarded"}},
+        "spec": {
+            "stable": "demo-stable",
+            "candidate": "demo-candidate",
+            "version": "1.1.0",
+            "stableVersion": "1.0.0",
+            "policyRef": {"name": "guarded"},
+        },
     }
 
 
@@ -53,8 +64,12 @@ def _reason_present(release: dict[str, Any], reason: str) -> bool:
 
 
 def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_returns(
-    k8s_api: Any, namespace: str, tmp_path: Path, quickstart: Callable[[str], None],
-    start_simulator: Callable[..., Any], start_operator: Callable[..., Any],
+    k8s_api: Any,
+    namespace: str,
+    tmp_path: Path,
+    quickstart: Callable[[str], None],
+    start_simulator: Callable[..., Any],
+    start_operator: Callable[..., Any],
     read_release: Callable[[str], dict[str, Any]],
     wait_until_true: Callable[[str, str, float], dict[str, Any]],
 ) -> None:
@@ -74,15 +89,19 @@ def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_re
 
         wait_for(measured_once, 120, "a first successful measurement")
         prometheus.stop()
-        held = wait_for(lambda: (r := read_release("demo-good")) and
-                        _reason_present(r, "ProviderError") and r, 60,
-                        "a condition saying the provider fails")
+        held = wait_for(
+            lambda: (r := read_release("demo-good")) and _reason_present(r, "ProviderError") and r,
+            60,
+            "a condition saying the provider fails",
+        )
         time.sleep(6)
         during = read_release("demo-good")
 
         assert held["status"]["weights"]["candidate"] == 25
         assert during["status"]["weights"]["candidate"] == 25, "an outage must never promote"
-        assert "Succeeded" not in {k for k, c in conditions(during).items() if c["status"] == "True"}
+        assert "Succeeded" not in {
+            k for k, c in conditions(during).items() if c["status"] == "True"
+        }
         assert "RolledBack" not in [e["type"] for e in during["status"]["history"]]
 
         prometheus.start()
@@ -93,14 +112,17 @@ def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_re
 
 
 def test_promql_syntax_error_gives_a_clear_condition_and_moves_no_traffic(
-    k8s_api: Any, namespace: str, cluster: TestCluster, quickstart: Callable[[str], None],
-    start_operator: Callable[..., Any], read_release: Callable[[str], dict[str, Any]],
+    k8s_api: Any,
+    namespace: str,
+    cluster: TestCluster,
+    quickstart: Callable[[str], None],
+    start_operator: Callable[..., Any],
+    read_release: Callable[[str], dict[str, Any]],
 ) -> None:
     """A query Prometheus cannot parse is reported by name, and every replica stays on stable."""
     quickstart("app.yaml")
     broken = 'sum(rate(sluice_demo_requests_total{deployment="{{target}}"}[10s]'
-    apply_documents(k8s_api, [_policy(broken, [{"setWeight": 25}, {"setWeight": 100}])],
-                    namespace)
+    apply_documents(k8s_api, [_policy(broken, [{"setWeight": 25}, {"setWeight": 100}])], namespace)
     start_operator(prometheus_url=cluster.prometheus_url)
     apply_documents(k8s_api, [_release()], namespace)
 

@@ -18,8 +18,10 @@ def weights_seen_in_order(weights: list[int]) -> list[int]:
 
 
 def test_good_release_promotes_through_every_step(
-    cluster: TestCluster, quickstart: Callable[[str], None],
-    start_simulator: Callable[..., Any], start_operator: Callable[..., Any],
+    cluster: TestCluster,
+    quickstart: Callable[[str], None],
+    start_simulator: Callable[..., Any],
+    start_operator: Callable[..., Any],
     wait_until_true: Callable[[str, str, float], dict[str, Any]],
 ) -> None:
     """release-good passes every analysis and ends Succeeded with all traffic on the candidate."""
@@ -42,8 +44,10 @@ def test_good_release_promotes_through_every_step(
 
 
 def test_bad_release_rolls_back_naming_metric_value_and_threshold(
-    cluster: TestCluster, quickstart: Callable[[str], None],
-    start_simulator: Callable[..., Any], start_operator: Callable[..., Any],
+    cluster: TestCluster,
+    quickstart: Callable[[str], None],
+    start_simulator: Callable[..., Any],
+    start_operator: Callable[..., Any],
     wait_until_true: Callable[[str, str, float], dict[str, Any]],
 ) -> None:
     """release-bad (8% errors against stable's 0.5%) rolls back, and the history says why."""

@@ -119,7 +119,7 @@ def _operator_writes(port: int) -> dict[str, float]:
 def percentile(values: list[float], fraction: float) -> float:
     """The nearest-rank percentile."""
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(fraction * len(ordered) + 0.5)) - 1))
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[rank]
 
 
@@ -261,8 +261,7 @@ def main(kubeconfig: Path, prometheus_url: str, targets_dir: Path, runs: int) ->
         "beyond the 1s query interval, median", f"{statistics.median(beyond) * 1000:.0f} ms"
     )
     table.add_row("beyond the 1s query interval, p99", f"{percentile(beyond, 0.99) * 1000:.0f} ms")
-    table.add_row("API writes from Release creation to the first step (25%)",
-                  f"{step_writes:.0f}")
+    table.add_row("API writes from Release creation to the first step (25%)", f"{step_writes:.0f}")
     per_cycle = ", ".join(f"{k}={v / runs:.1f}" for k, v in sorted(writes_total.items()))
     table.add_row("API writes per cycle (retry -> step to 25% -> rollback)", per_cycle)
     per_kind = ", ".join(f"{k}={v:.0f}" for k, v in sorted(writes_total.items()))

@@ -1,4 +1,4 @@
-"""`make demo`: a good release promoted and a bad release rolled back, live, on the local cluster."""
+"""`make demo`: a good release promoted and a bad one rolled back, live, on the local cluster."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _fresh_namespace(core: Any, custom: Any, name: str) -> None:
             try:
                 core.read_namespace(name)
             except ApiException as exc:
-                return exc.status == 404
+                return bool(exc.status == 404)
             return False
 
         wait_for(gone, 120, f"namespace {name} to go away", every=0.5)
@@ -92,8 +92,6 @@ def _view(releases: dict[str, dict[str, Any]], started: float) -> Panel:
     for (namespace, name, _, _), release in zip(RUNS, releases.values(), strict=True):
         status = release.get("status") or {}
         weights = status.get("weights") or {"stable": 100, "candidate": 0}
-        step = status.get("currentStep")
-        steps = status.get("stepCount")
         analysis = "\n".join(
             f"{m['metric']}: {m.get('value') if m.get('value') is not None else '-'}"
             f" ({m['threshold']}) {m['verdict']}"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+from manifests import deployment, policy, release, service, weights
 
 from conftest import condition
-from manifests import deployment, policy, release, service, weights
 from sluice.api.common import GROUP, VERSION
 from sluice.testing.kube import wait_for
 from sluice.testing.watchers import ReplicaSplitRecorder
@@ -36,18 +36,28 @@ def _candidate_weight(read_release: Callable[[str], dict[str, Any]], name: str) 
 
 
 def test_deleting_a_release_mid_rollout_returns_all_traffic_to_stable(
-    k8s_api: Any, namespace: str, apply: Callable[..., None], start_operator: Callable[..., Any],
-    read_release: Callable[[str], dict[str, Any]], replicas: Callable[[str], int],
+    k8s_api: Any,
+    namespace: str,
+    apply: Callable[..., None],
+    start_operator: Callable[..., Any],
+    read_release: Callable[[str], dict[str, Any]],
+    replicas: Callable[[str], int],
 ) -> None:
     """A Release deleted while paused at 25% leaves 100% on stable before it disappears."""
     _app(apply, [{"setWeight": 25}, {"pause": {}}, {"setWeight": 100}])
     start_operator()
     apply(release("web-1-1-0", "web-stable", "web-candidate", "ramp"))
-    wait_for(lambda: _candidate_weight(read_release, "web-1-1-0") == 25 and
-             replicas("web-candidate") == 5, 60, "the rollout to reach 25%")
+    wait_for(
+        lambda: (
+            _candidate_weight(read_release, "web-1-1-0") == 25 and replicas("web-candidate") == 5
+        ),
+        60,
+        "the rollout to reach 25%",
+    )
 
     client.CustomObjectsApi(k8s_api).delete_namespaced_custom_object(
-        GROUP, VERSION, namespace, "releases", "web-1-1-0")
+        GROUP, VERSION, namespace, "releases", "web-1-1-0"
+    )
 
     def gone() -> bool:
         try:
@@ -63,9 +73,13 @@ def test_deleting_a_release_mid_rollout_returns_all_traffic_to_stable(
 
 @pytest.mark.parametrize("kill_at_weights", [(5, 25, 50)])
 def test_operator_killed_three_times_resumes_without_repeating_or_reversing_a_step(
-    k8s_api: Any, namespace: str, apply: Callable[..., None], start_operator: Callable[..., Any],
+    k8s_api: Any,
+    namespace: str,
+    apply: Callable[..., None],
+    start_operator: Callable[..., Any],
     read_release: Callable[[str], dict[str, Any]],
-    wait_for_condition: Callable[..., dict[str, Any]], kill_at_weights: tuple[int, ...],
+    wait_for_condition: Callable[..., dict[str, Any]],
+    kill_at_weights: tuple[int, ...],
 ) -> None:
     """SIGKILLed right after each of three steps is recorded, the rollout still ends correctly."""
     steps = []
@@ -77,8 +91,11 @@ def test_operator_killed_three_times_resumes_without_repeating_or_reversing_a_st
         operator = start_operator()
         apply(release("web-1-1-0", "web-stable", "web-candidate", "ramp"))
         for weight in kill_at_weights:
-            wait_for(lambda w=weight: _candidate_weight(read_release, "web-1-1-0") >= w, 60,
-                     f"the status to record {weight}%")
+            wait_for(
+                lambda w=weight: _candidate_weight(read_release, "web-1-1-0") >= w,
+                60,
+                f"the status to record {weight}%",
+            )
             operator.kill()
             time.sleep(1)
             operator = start_operator()
@@ -93,7 +110,10 @@ def test_operator_killed_three_times_resumes_without_repeating_or_reversing_a_st
 
 
 def test_with_two_replicas_only_the_lease_holder_acts_and_the_other_takes_over(
-    k8s_api: Any, namespace: str, apply: Callable[..., None], start_operator: Callable[..., Any],
+    k8s_api: Any,
+    namespace: str,
+    apply: Callable[..., None],
+    start_operator: Callable[..., Any],
     read_release: Callable[[str], dict[str, Any]],
     wait_for_condition: Callable[..., dict[str, Any]],
 ) -> None:
@@ -111,8 +131,13 @@ def test_with_two_replicas_only_the_lease_holder_acts_and_the_other_takes_over(
 
     assert wait_for(holder, 30, "a Lease holder") == "replica-a"
     standby = start_operator(*election, "--identity", "replica-b")
-    steps = [{"setWeight": 5}, {"pause": {"duration": "3s"}}, {"setWeight": 50},
-             {"pause": {"duration": "3s"}}, {"setWeight": 100}]
+    steps = [
+        {"setWeight": 5},
+        {"pause": {"duration": "3s"}},
+        {"setWeight": 50},
+        {"pause": {"duration": "3s"}},
+        {"setWeight": 100},
+    ]
     _app(apply, steps, scaleDownDelay="1s")
     apply(release("web-1-1-0", "web-stable", "web-candidate", "ramp"))
     wait_for(lambda: _candidate_weight(read_release, "web-1-1-0") >= 5, 60, "the first step")
@@ -127,8 +152,11 @@ def test_with_two_replicas_only_the_lease_holder_acts_and_the_other_takes_over(
 
 
 def test_release_naming_a_missing_deployment_gets_a_clear_condition_and_changes_nothing(
-    namespace: str, apply: Callable[..., None], start_operator: Callable[..., Any],
-    read_release: Callable[[str], dict[str, Any]], replicas: Callable[[str], int],
+    namespace: str,
+    apply: Callable[..., None],
+    start_operator: Callable[..., Any],
+    read_release: Callable[[str], dict[str, Any]],
+    replicas: Callable[[str], int],
 ) -> None:
     """A Release whose candidate does not exist says so, and leaves the stable alone."""
     _app(apply, weights(5, 100))

@@ -26,7 +26,7 @@ def test_canary_with_replica_ratio_follows_every_step_and_succeeds(
     wait_for_condition: Callable[..., dict[str, Any]],
     replicas: Callable[[str], int],
 ) -> None:
-    """A replica-ratio canary goes 5 -> 25 -> 50 -> 100 and ends Succeeded, as written to the cluster."""
+    """A replica-ratio canary goes 5 -> 25 -> 50 -> 100 and ends Succeeded, as the cluster saw."""
     apply(
         deployment("web-stable", "web", "stable", "1.0.0", TOTAL),
         deployment("web-candidate", "web", "candidate", "1.1.0", 0),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from pathlib import Path
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from kubernetes import client
@@ -29,7 +29,6 @@ from sluice.metrics.prometheus import (
 from sluice.metrics.provider import MetricProvider, QueryVariables
 from sluice.routers import RouterError, RouteTarget, TrafficRouter
 from sluice.runtime.kube import read_deployment, read_policy
-
 
 CA_DIRECTORY = Path(tempfile.gettempdir()) / "sluice-ca"
 _PROVIDERS: dict[tuple[str, str, str | None], MetricProvider] = {}

@@ -26,11 +26,17 @@ class SimulatorProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "sluice.simulator",
-                "--kubeconfig", str(self.kubeconfig),
-                "--namespace", self.namespace,
-                "--port", f"127.0.0.1:{self.port}",
-                "--prometheus-targets-dir", str(self.targets_dir),
+                sys.executable,
+                "-m",
+                "sluice.simulator",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--namespace",
+                self.namespace,
+                "--port",
+                f"127.0.0.1:{self.port}",
+                "--prometheus-targets-dir",
+                str(self.targets_dir),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
