@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,26 @@ def sluice(kubeconfig: Path, namespace: str) -> Callable[..., Result]:
 
 
 @pytest.fixture
+def drop_finalizers(k8s_api: Any, namespace: str) -> Iterator[None]:
+    """After the operator has stopped, remove the finalizers Releases still carry.
+
+    Works around the operator's delete handler, which never lets a Succeeded Release go (it
+    waits for the candidate's weight to be 0): without this the namespace stays Terminating.
+    Request it before start_operator, so that it is torn down after it.
+    """
+    yield
+    custom: Any = client.CustomObjectsApi(k8s_api)
+    items = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")["items"]
+    for item in items:
+        if item["metadata"].get("finalizers"):
+            body = {"metadata": {"finalizers": None}}
+            name = item["metadata"]["name"]
+            custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name, body)
+
+
+@pytest.fixture
 def gated_release(
+    drop_finalizers: None,
     apply: Callable[..., None],
     start_operator: Callable[..., Any],
     wait_until: Callable[..., dict[str, Any]],
