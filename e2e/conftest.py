@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client
 
-from sluice.api.common import GROUP, VERSION
 from sluice.testing.cluster import REPO_ROOT, TestCluster
-from sluice.testing.kube import apply_file, wait_for
+from sluice.testing.kube import apply_file, conditions_of, wait_for
 from sluice.testing.simulator_process import SimulatorProcess
 
 QUICKSTART = REPO_ROOT / "examples" / "quickstart"
@@ -47,25 +45,6 @@ def quickstart(k8s_api: Any, namespace: str, sluice_crds: list[str]) -> Callable
 
 
 @pytest.fixture
-def read_release(k8s_api: Any, namespace: str) -> Callable[[str], dict[str, Any]]:
-    """Read a Release of the test namespace."""
-    custom = client.CustomObjectsApi(k8s_api)
-
-    def read(name: str) -> dict[str, Any]:
-        found: dict[str, Any] = custom.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, "releases", name
-        )
-        return found
-
-    return read
-
-
-def conditions(release: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A Release's conditions by type."""
-    return {c["type"]: c for c in release.get("status", {}).get("conditions", []) or []}
-
-
-@pytest.fixture
 def wait_until_true(
     read_release: Callable[[str], dict[str, Any]],
 ) -> Callable[[str, str, float], dict[str, Any]]:
@@ -74,7 +53,7 @@ def wait_until_true(
     def wait(name: str, kind: str, timeout: float) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             release = read_release(name)
-            cond = conditions(release).get(kind)
+            cond = conditions_of(release).get(kind)
             return release if cond and cond["status"] == "True" else None
 
         return wait_for(probe, timeout, f"Release {name} to be {kind}", every=0.5)

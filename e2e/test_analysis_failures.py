@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from conftest import conditions
 from sluice.testing.cluster import TestCluster
 from sluice.testing.kube import apply_documents, wait_for
+from sluice.testing.kube import conditions_of as conditions
 from sluice.testing.prometheus import PrometheusServer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]

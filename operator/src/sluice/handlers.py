@@ -21,11 +21,13 @@ ERROR_BACKOFF_SECONDS = 2.0
 
 class _State:
     reconciler: Reconciler | None = None
+    namespaced: bool = False
 
 
-def install(reconciler: Reconciler) -> None:
+def install(reconciler: Reconciler, namespaced: bool = False) -> None:
     """Give the handlers the reconciler they use (done once, before kopf starts)."""
     _State.reconciler = reconciler
+    _State.namespaced = namespaced
 
 
 def _reconciler() -> Reconciler:
@@ -43,6 +45,8 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.enabled = False
+    # Watching named namespaces needs no cluster-wide scans (nor the RBAC to list namespaces).
+    settings.scanning.disabled = _State.namespaced
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 70
 
@@ -83,8 +87,10 @@ def release_loop(stopped: kopf.DaemonStopped, body: Any, **_: Any) -> None:
 
 @kopf.on.delete(GROUP, VERSION, "releases")
 def release_deleted(body: Any, **_: Any) -> None:
-    """Before a Release goes, all traffic returns to stable."""
-    decision = _reconciler().reconcile(body, deleting=True)
-    weights = decision.status.weights
-    if decision.actions or (weights is not None and weights.candidate != 0):
-        raise kopf.TemporaryError("returning traffic to stable before deletion", delay=1)
+    """Before a Release goes, all traffic returns to stable (unless it already succeeded).
+
+    The reconcile executes the engine's SetWeight(0) before it returns, so once it returns
+    without raising, the traffic is where it must be and kopf may remove the finalizer.
+    A failure raises, and kopf retries with the finalizer still in place.
+    """
+    _reconciler().reconcile(body, deleting=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sluice.testing import manifests
+from sluice.testing.kube import condition_of
+
 RELEASE = "web"
 # The kubeconfig user of the local cluster: what `by` records for commands the CLI sends.
 LOCAL_USER = "kwok-sluice"
@@ -20,56 +23,20 @@ GATED_STEPS: list[dict[str, Any]] = [
 
 def deployment(name: str, track: str, version: str, replicas: int) -> dict[str, Any]:
     """A Deployment of app web (kwok makes its pods Ready)."""
-    labels = {"app": "web", "track": track}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": {"app": "web", "app.kubernetes.io/version": version}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [{"name": "app", "image": f"registry.example/web:{version}"}]
-                },
-            },
-        },
-    }
+    return manifests.deployment(name, "web", track, version, replicas)
 
 
 def policy(name: str, steps: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
     """A RolloutPolicy without metrics."""
-    return {
-        "apiVersion": "sluice.dev/v1alpha1",
-        "kind": "RolloutPolicy",
-        "metadata": {"name": name},
-        "spec": {"steps": steps, **fields},
-    }
+    return manifests.policy(name, steps, **fields)
 
 
 def release(name: str, policy_name: str, version: str = "1.1.0") -> dict[str, Any]:
     """A Release of web-candidate over web-stable 1.0.0."""
-    return {
-        "apiVersion": "sluice.dev/v1alpha1",
-        "kind": "Release",
-        "metadata": {"name": name},
-        "spec": {
-            "stable": "web-stable",
-            "candidate": "web-candidate",
-            "version": version,
-            "policyRef": {"name": policy_name},
-        },
-    }
+    return manifests.release(name, "web-stable", "web-candidate", policy_name, version=version)
 
 
-def condition(raw: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    """The condition of this type in a Release's status, if any."""
-    for cond in (raw.get("status") or {}).get("conditions") or []:
-        if cond["type"] == kind:
-            found: dict[str, Any] = cond
-            return found
-    return None
+condition = condition_of
 
 
 def history_of(raw: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_scenario import GATED_STEPS, RELEASE, at_step, condition, deployment, policy, release
 from click.testing import CliRunner, Result
-from kubernetes import client
 
-from sluice.api.common import GROUP, VERSION
 from sluice.cli.kubectl_plugin import main
-from sluice.testing.kube import apply_documents, wait_for
+from sluice.testing.kube import wait_for
 
 ReleaseReader = Callable[[str], dict[str, Any]]
-
-
-@pytest.fixture
-def apply(k8s_api: Any, namespace: str) -> Callable[..., None]:
-    """Apply manifests (dicts) to the test namespace."""
-
-    def apply_(*documents: dict[str, Any]) -> None:
-        apply_documents(k8s_api, documents, namespace)
-
-    return apply_
-
-
-@pytest.fixture
-def read_release(k8s_api: Any, namespace: str) -> ReleaseReader:
-    """Read a Release of the test namespace."""
-    custom: Any = client.CustomObjectsApi(k8s_api)
-
-    def read(name: str) -> dict[str, Any]:
-        found: dict[str, Any] = custom.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, "releases", name
-        )
-        return found
-
-    return read
 
 
 @pytest.fixture
@@ -71,26 +45,7 @@ def sluice(kubeconfig: Path, namespace: str) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def drop_finalizers(k8s_api: Any, namespace: str) -> Iterator[None]:
-    """After the operator has stopped, remove the finalizers Releases still carry.
-
-    Works around the operator's delete handler, which never lets a Succeeded Release go (it
-    waits for the candidate's weight to be 0): without this the namespace stays Terminating.
-    Request it before start_operator, so that it is torn down after it.
-    """
-    yield
-    custom: Any = client.CustomObjectsApi(k8s_api)
-    items = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")["items"]
-    for item in items:
-        if item["metadata"].get("finalizers"):
-            body = {"metadata": {"finalizers": None}}
-            name = item["metadata"]["name"]
-            custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name, body)
-
-
-@pytest.fixture
 def gated_release(
-    drop_finalizers: None,
     apply: Callable[..., None],
     start_operator: Callable[..., Any],
     wait_until: Callable[..., dict[str, Any]],

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from manifests import deployment, policy, release, service, weights
 
-from conftest import condition
 from sluice.api.common import GROUP, VERSION
+from sluice.testing.kube import condition_of as condition
 from sluice.testing.kube import wait_for
+from sluice.testing.manifests import deployment, policy, release, service, weights
 from sluice.testing.watchers import ReplicaSplitRecorder
 
 pytestmark = pytest.mark.cluster

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from manifests import deployment, policy, release, service, weights
 
 from sluice.testing.kube import install_crds, wait_for
+from sluice.testing.manifests import deployment, policy, release, service, weights
 from sluice.testing.tools import gateway_api_crds
 from sluice.testing.watchers import HTTPRouteWeightRecorder, ReplicaSplitRecorder
 

@@ -121,6 +121,10 @@ def run(
     else:
         config.load_incluster_config()
     identity = identity or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+    from sluice.observability import start_metrics_server
+
+    if metrics_port:  # before the election: a standby must answer its probes too
+        start_metrics_server(metrics_port)
     if leader_election:
         _wait_for_leadership(
             lease_name,
@@ -129,13 +133,10 @@ def run(
             lease_seconds,
         )
     from sluice import handlers
-    from sluice.observability import start_metrics_server
     from sluice.runtime.reconcile import Reconciler
 
-    if metrics_port:
-        start_metrics_server(metrics_port)
     reconciler = Reconciler(client.ApiClient(), default_prometheus_url=prometheus_url)
-    handlers.install(reconciler)
+    handlers.install(reconciler, namespaced=bool(namespaces))
     log.info("starting", identity=identity, namespaces=list(namespaces) or "all")
     kopf.run(
         standalone=True,

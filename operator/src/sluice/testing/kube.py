@@ -93,3 +93,14 @@ def apply_documents(api_client: Any, documents: Iterable[dict[str, Any]], namesp
 def apply_file(api_client: Any, path: Path, namespace: str) -> None:
     """Apply every document of a YAML file to the namespace."""
     apply_documents(api_client, yaml.safe_load_all(path.read_text()), namespace)
+
+
+def conditions_of(release: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A Release's (or any object's) status conditions, by type."""
+    found = (release.get("status") or {}).get("conditions") or []
+    return {c["type"]: c for c in found}
+
+
+def condition_of(release: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The condition of this type, if any."""
+    return conditions_of(release).get(kind)

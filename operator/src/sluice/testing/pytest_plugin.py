@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,3 +179,63 @@ def _delete_releases(k8s_api: object, namespace: str, operator_alive: bool) -> N
                 GROUP, VERSION, namespace, "releases", name, {"metadata": {"finalizers": None}}
             )
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name)
+
+
+@pytest.fixture
+def apply(k8s_api: object, namespace: str) -> Callable[..., None]:
+    """Apply manifests (dicts) to the test namespace (create, or merge-patch when present)."""
+    from sluice.testing.kube import apply_documents
+
+    def apply_(*documents: dict[str, Any]) -> None:
+        apply_documents(k8s_api, documents, namespace)
+
+    return apply_
+
+
+@pytest.fixture
+def read_release(k8s_api: object, namespace: str) -> Callable[[str], dict[str, Any]]:
+    """Read a Release of the test namespace as a dict."""
+    from kubernetes import client
+
+    from sluice.api.common import GROUP, VERSION
+
+    custom = client.CustomObjectsApi(k8s_api)
+
+    def read(name: str) -> dict[str, Any]:
+        found: dict[str, Any] = custom.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, "releases", name
+        )
+        return found
+
+    return read
+
+
+@pytest.fixture
+def wait_for_condition(
+    read_release: Callable[[str], dict[str, Any]],
+) -> Callable[..., dict[str, Any]]:
+    """Wait until a Release has a condition of this type with status True; return it."""
+    from sluice.testing.kube import condition_of, wait_for
+
+    def wait(name: str, kind: str, timeout: float = 120) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            release = read_release(name)
+            cond = condition_of(release, kind)
+            return release if cond and cond["status"] == "True" else None
+
+        return wait_for(probe, timeout, f"Release {name} to have {kind}=True", every=0.3)
+
+    return wait
+
+
+@pytest.fixture
+def replicas(k8s_api: object, namespace: str) -> Callable[[str], int]:
+    """The desired replicas of a Deployment in the test namespace (0 when unset)."""
+    from kubernetes import client
+
+    apps = client.AppsV1Api(k8s_api)
+
+    def read(name: str) -> int:
+        return int(apps.read_namespaced_deployment_scale(name, namespace).spec.replicas or 0)
+
+    return read

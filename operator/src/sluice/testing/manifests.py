@@ -1,4 +1,4 @@
-"""Small builders for the manifests the operator tests apply."""
+"""Small builders for the manifests that the cluster tests apply."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ def release(
         "spec": {
             "stable": stable,
             "candidate": candidate,
-            "version": "1.1.0",
-            "stableVersion": "1.0.0",
+            "version": spec.pop("version", "1.1.0"),
+            "stableVersion": spec.pop("stableVersion", "1.0.0"),
             "policyRef": {"name": policy_name},
             **spec,
         },
