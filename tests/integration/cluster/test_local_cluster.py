@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -15,17 +14,9 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
+from sluice.testing.kube import wait_for
+
 pytestmark = pytest.mark.cluster
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll condition until it holds, failing with what after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_deployment_of_three_replicas_becomes_ready(k8s_api: Any, namespace: str) -> None:
@@ -53,7 +44,7 @@ def test_deployment_of_three_replicas_becomes_ready(k8s_api: Any, namespace: str
         status = apps.read_namespaced_deployment_status("hello", namespace).status
         return (status.ready_replicas or 0) == 3
 
-    wait_until(ready, 60, "readyReplicas=3")
+    wait_for(ready, 60, "readyReplicas=3")
     assert apps.read_namespaced_deployment("hello", namespace).status.ready_replicas == 3
 
 
@@ -124,7 +115,7 @@ def test_custom_resource_is_written_read_and_watched(k8s_api: Any, namespace: st
         conditions = extensions.read_custom_resource_definition(crd_name).status.conditions or []
         return any(c.type == "Established" and c.status == "True" for c in conditions)
 
-    wait_until(established, 30, "the CRD to be Established")
+    wait_for(established, 30, "the CRD to be Established")
     custom = client.CustomObjectsApi(k8s_api)
     seen: list[str] = []
     watcher = watch.Watch()
@@ -190,7 +181,7 @@ def test_prometheus_scrapes_a_target_the_test_starts(
             result = _query(prometheus_url, 'sluice_harness_probe{probe="harness"}')
             return bool(result["data"]["result"])
 
-        wait_until(scraped, 30, "Prometheus to scrape the test's exporter")
+        wait_for(scraped, 30, "Prometheus to scrape the test's exporter")
         sample = _query(prometheus_url, 'sluice_harness_probe{probe="harness"}')["data"]["result"]
         assert float(sample[0]["value"][1]) == 42.0
     finally:

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from sluice.simulator.core import DeploymentInfo, ServiceInfo
 from sluice.simulator.runner import Simulator, SimulatorMetrics, Snapshot
+from sluice.testing.prometheus import free_port
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 STARTUP_TIMEOUT = 60.0
@@ -32,13 +33,6 @@ SIMULATED = (
 )
 SIMULATED_SERVICES = (ServiceInfo("web", {"app": "web"}),)
 SIMULATED_SECONDS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -14,7 +14,7 @@ from kubernetes.client.rest import ApiException
 from pydantic import ValidationError
 
 from sluice.api.commands import COMMAND_ANNOTATION, Command
-from sluice.api.policy import PrometheusProvider, RolloutPolicySpec
+from sluice.api.policy import Metric, PrometheusProvider, RolloutPolicySpec
 from sluice.api.release import Release
 from sluice.engine.decide import due_metrics
 from sluice.engine.types import MetricResult, Observation, ResultKind
@@ -112,6 +112,17 @@ def metric_provider(
     return _PROVIDERS[key]
 
 
+def query_variables(release: Release, metric: Metric) -> QueryVariables:
+    """What a metric's query template may refer to, for this Release."""
+    return QueryVariables(
+        namespace=release.metadata.namespace,
+        release=release.metadata.name,
+        stable=release.spec.stable,
+        candidate=release.spec.candidate,
+        interval=metric.interval,
+    )
+
+
 def measure_due_metrics(
     api_client: Any,
     release: Release,
@@ -132,13 +143,7 @@ def measure_due_metrics(
         )
     results = []
     for metric in due:
-        variables = QueryVariables(
-            namespace=release.metadata.namespace,
-            release=release.metadata.name,
-            stable=release.spec.stable,
-            candidate=release.spec.candidate,
-            interval=metric.interval,
-        )
+        variables = query_variables(release, metric)
         results.append(provider.measure(metric, variables, now))
     return tuple(results)
 
@@ -161,13 +166,7 @@ def preflight_error(
     except (ValueError, ApiException) as exc:
         return f"metric provider: {exc}"
     for metric in policy.metrics:
-        variables = QueryVariables(
-            namespace=release.metadata.namespace,
-            release=release.metadata.name,
-            stable=release.spec.stable,
-            candidate=release.spec.candidate,
-            interval=metric.interval,
-        )
+        variables = query_variables(release, metric)
         result = provider.measure(metric, variables, now)
         if result.kind == ResultKind.ERROR and result.permanent:
             return (
