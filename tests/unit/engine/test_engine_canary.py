@@ -305,3 +305,13 @@ def test_total_replicas_is_at_least_one() -> None:
     driver.step(observe(candidate_ready=0, stable_replicas=0))
     assert driver.status.total_replicas == 1
     assert TOTAL == 10
+
+
+def test_step_started_history_records_the_weight_the_step_runs_at() -> None:
+    """A StepStarted entry names the weight of its step, not the previous step's."""
+    driver = Driver()
+    driver.step(observe(candidate_ready=0))
+    driver.step(observe(candidate_ready=TOTAL))
+    started = [e for e in driver.status.history if e.type == "StepStarted"]
+    assert started, "the ready candidate moves the rollout to the next step"
+    assert [e.weight for e in started][:1] == [25]

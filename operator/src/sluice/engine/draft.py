@@ -83,7 +83,7 @@ class Draft:
             reason=reason,
             message=message,
             step=self.status.current_step,
-            weight=candidate_weight(self.status),
+            weight=details.pop("weight", candidate_weight(self.status)),
             **details,
         )
         history = [*self.status.history, entry][-HISTORY_LIMIT:]

@@ -170,7 +170,8 @@ def enter_step(draft: Draft, policy: EffectivePolicy, index: int) -> None:
         message = f"All steps done: sending 100% of traffic to {draft.release.spec.candidate}"
     else:
         message = f"Step {index + 1}/{final_index(policy)}: {describe_step(step)}"
-    draft.record("StepStarted", message)
+    # The weight this step runs at (applied right after this entry is recorded).
+    draft.record("StepStarted", message, weight=target_weight(policy, index))
 
 
 def succeed(draft: Draft, policy: EffectivePolicy) -> None:
