@@ -9,8 +9,6 @@ from sluice.testing import manifests
 from sluice.testing.kube import condition_of
 
 RELEASE = "web"
-# The kubeconfig user of the local cluster: what `by` records for commands the CLI sends.
-LOCAL_USER = "kwok-sluice"
 
 # The gated policy: 10%, an indefinite pause, an approval, then 100%.
 GATED_STEPS: list[dict[str, Any]] = [

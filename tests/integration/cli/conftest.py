@@ -63,3 +63,12 @@ def gated_release(
         "waiting at the pause step",
         timeout=90,
     )
+
+
+@pytest.fixture(scope="session")
+def kube_user(kubeconfig: Path) -> str:
+    """The kubeconfig's user: what `by` records for the commands the CLI sends."""
+    from kubernetes import config
+
+    _, active = config.list_kube_config_contexts(config_file=str(kubeconfig))
+    return str(active["context"]["user"])

@@ -14,7 +14,6 @@ import pytest
 import yaml
 from cli_scenario import (
     GATED_STEPS,
-    LOCAL_USER,
     RELEASE,
     at_step,
     condition,
@@ -67,7 +66,7 @@ def test_status_json_and_yaml_print_the_release_status(
 
 
 def test_resume_ends_the_indefinite_pause_and_records_who_resumed(
-    gated_release: dict[str, Any], sluice: Sluice, read_release: Reader
+    kube_user: str, gated_release: dict[str, Any], sluice: Sluice, read_release: Reader
 ) -> None:
     """`resume` at an indefinite pause moves to the approval step; history records `by`."""
     result = sluice("resume", RELEASE)
@@ -77,12 +76,16 @@ def test_resume_ends_the_indefinite_pause_and_records_who_resumed(
     raw = read_release(RELEASE)
     assert at_step(2)(raw)
     assert (condition(raw, "Paused") or {}).get("reason") == "AwaitingApproval"
-    assert [e["by"] for e in history_of(raw, "Resumed")] == [LOCAL_USER]
+    assert [e["by"] for e in history_of(raw, "Resumed")] == [kube_user]
     assert f"kubectl sluice approve {RELEASE}" in sluice("status", RELEASE).output
 
 
 def test_approve_without_a_gate_is_ignored_then_approve_at_the_gate_succeeds(
-    gated_release: dict[str, Any], sluice: Sluice, wait_until: WaitUntil, read_release: Reader
+    kube_user: str,
+    gated_release: dict[str, Any],
+    sluice: Sluice,
+    wait_until: WaitUntil,
+    read_release: Reader,
 ) -> None:
     """An early `approve` is recorded as ignored (exit 0); at the gate it passes; twice is safe."""
     early = sluice("approve", RELEASE)
@@ -101,12 +104,12 @@ def test_approve_without_a_gate_is_ignored_then_approve_at_the_gate_succeeds(
     assert "Ignored:" in again.output and "already succeeded" in again.output
     assert done["status"]["weights"] == {"stable": 0, "candidate": 100}
     raw = read_release(RELEASE)
-    assert [e["by"] for e in history_of(raw, "Approved")] == [LOCAL_USER]
-    assert [e["by"] for e in history_of(raw, "CommandIgnored")] == [LOCAL_USER, LOCAL_USER]
+    assert [e["by"] for e in history_of(raw, "Approved")] == [kube_user]
+    assert [e["by"] for e in history_of(raw, "CommandIgnored")] == [kube_user, kube_user]
 
 
 def test_pause_holds_the_rollout_and_resume_releases_it(
-    gated_release: dict[str, Any], sluice: Sluice, read_release: Reader
+    kube_user: str, gated_release: dict[str, Any], sluice: Sluice, read_release: Reader
 ) -> None:
     """`pause` at the approval gate sets PausedByUser; `resume` clears it; both record `by`."""
     sluice("resume", RELEASE)  # to the approval gate
@@ -125,12 +128,16 @@ def test_pause_holds_the_rollout_and_resume_releases_it(
     raw = read_release(RELEASE)
     assert raw["status"]["pausedByUser"] is False
     assert (condition(raw, "Paused") or {}).get("reason") == "AwaitingApproval"
-    assert [e["by"] for e in history_of(raw, "Paused")] == [LOCAL_USER]
-    assert [e["by"] for e in history_of(raw, "Resumed")] == [LOCAL_USER, LOCAL_USER]
+    assert [e["by"] for e in history_of(raw, "Paused")] == [kube_user]
+    assert [e["by"] for e in history_of(raw, "Resumed")] == [kube_user, kube_user]
 
 
 def test_promote_skips_the_current_wait_one_step_at_a_time(
-    gated_release: dict[str, Any], sluice: Sluice, wait_until: WaitUntil, read_release: Reader
+    kube_user: str,
+    gated_release: dict[str, Any],
+    sluice: Sluice,
+    wait_until: WaitUntil,
+    read_release: Reader,
 ) -> None:
     """`promote` skips the pause, then the approval, and the rollout succeeds."""
     first = sluice("promote", RELEASE)
@@ -142,13 +149,17 @@ def test_promote_skips_the_current_wait_one_step_at_a_time(
     assert second.exit_code == 0, second.output
     wait_until(phase_is("Succeeded"), "Succeeded")
     assert [e["by"] for e in history_of(read_release(RELEASE), "Promoted")] == [
-        LOCAL_USER,
-        LOCAL_USER,
+        kube_user,
+        kube_user,
     ]
 
 
 def test_abort_rolls_back_and_retry_starts_again_from_step_one(
-    gated_release: dict[str, Any], sluice: Sluice, wait_until: WaitUntil, read_release: Reader
+    kube_user: str,
+    gated_release: dict[str, Any],
+    sluice: Sluice,
+    wait_until: WaitUntil,
+    read_release: Reader,
 ) -> None:
     """`abort` rolls back to 100% stable; status suggests `retry`, which restarts the rollout."""
     aborted = sluice("abort", RELEASE)
@@ -158,7 +169,7 @@ def test_abort_rolls_back_and_retry_starts_again_from_step_one(
     assert raw["status"]["weights"] == {"stable": 100, "candidate": 0}
     assert (condition(raw, "RolledBack") or {}).get("reason") == "Aborted"
     rolled_back = history_of(raw, "RolledBack")
-    assert [(e["reason"], e["by"]) for e in rolled_back] == [("Aborted", LOCAL_USER)]
+    assert [(e["reason"], e["by"]) for e in rolled_back] == [("Aborted", kube_user)]
     status = sluice("status", RELEASE).output
     assert f"kubectl sluice retry {RELEASE}" in status
     assert "Phase: RolledBack" in status
@@ -169,11 +180,11 @@ def test_abort_rolls_back_and_retry_starts_again_from_step_one(
     assert "Applied: retry by" in retried.output
     raw = wait_until(at_step(1), "back at the pause step after the retry")
     assert raw["status"]["weights"]["candidate"] == 10
-    assert [e["by"] for e in history_of(raw, "Retried")] == [LOCAL_USER]
+    assert [e["by"] for e in history_of(raw, "Retried")] == [kube_user]
 
 
 def test_promote_full_goes_straight_to_100_and_status_watch_follows_it_to_the_end(
-    gated_release: dict[str, Any], sluice: Sluice, read_release: Reader
+    kube_user: str, gated_release: dict[str, Any], sluice: Sluice, read_release: Reader
 ) -> None:
     """`promote --full --no-wait` returns at once; `status --watch` prints views until Succeeded."""
     sent = sluice("promote", RELEASE, "--full", "--no-wait")
@@ -187,7 +198,7 @@ def test_promote_full_goes_straight_to_100_and_status_watch_follows_it_to_the_en
     assert "nothing to do: the rollout succeeded" in watched.output
     raw = read_release(RELEASE)
     assert raw["status"]["weights"] == {"stable": 0, "candidate": 100}
-    assert [e["by"] for e in history_of(raw, "PromotedFull")] == [LOCAL_USER]
+    assert [e["by"] for e in history_of(raw, "PromotedFull")] == [kube_user]
 
 
 def test_list_shows_step_weight_and_phase_in_the_namespace_and_across_namespaces(
@@ -220,7 +231,7 @@ def test_list_shows_step_weight_and_phase_in_the_namespace_and_across_namespaces
 
 
 def test_history_lists_transitions_and_commands_with_who_issued_them(
-    gated_release: dict[str, Any], sluice: Sluice
+    kube_user: str, gated_release: dict[str, Any], sluice: Sluice
 ) -> None:
     """After pause and abort, `history` shows them with `by` and the rollback reason."""
     sluice("pause", RELEASE)
@@ -235,9 +246,9 @@ def test_history_lists_transitions_and_commands_with_who_issued_them(
         "Paused",
         "RolledBack",
     ]
-    assert [e.get("by") for e in events[2:]] == [LOCAL_USER, LOCAL_USER]
+    assert [e.get("by") for e in events[2:]] == [kube_user, kube_user]
     assert "RolledBack (Aborted)" in table
-    assert "Paused by" in table and LOCAL_USER in table
+    assert "Paused by" in table and kube_user in table
 
 
 def test_plan_from_the_cluster_numbers_the_policy_steps(
@@ -272,7 +283,11 @@ def test_commands_on_a_missing_release_fail_with_a_clear_message(
 
 
 def test_command_without_an_operator_times_out_with_exit_code_3(
-    apply: Callable[..., None], sluice: Sluice, read_release: Reader, sluice_crds: list[str]
+    kube_user: str,
+    apply: Callable[..., None],
+    sluice: Sluice,
+    read_release: Reader,
+    sluice_crds: list[str],
 ) -> None:
     """With no operator running, `abort --timeout 1` writes the annotation and exits 3."""
     apply(
@@ -288,4 +303,4 @@ def test_command_without_an_operator_times_out_with_exit_code_3(
     assert "did not record command" in result.output
     annotation = read_release(RELEASE)["metadata"]["annotations"]["sluice.dev/command"]
     command = json.loads(annotation)
-    assert command["action"] == "abort" and command["by"] == LOCAL_USER
+    assert command["action"] == "abort" and command["by"] == kube_user

@@ -193,7 +193,7 @@ def test_simulator_follows_replicas_and_error_annotations(
 
 
 def test_simulator_follows_httproute_weights(
-    k8s_api: Any, namespace: str, simulator: str, prometheus_url: str
+    gateway_api_crds: list[str], k8s_api: Any, namespace: str, simulator: str, prometheus_url: str
 ) -> None:
     """With the Gateway API, backendRef weights (not replica counts) decide the split."""
     apps = client.AppsV1Api(k8s_api)

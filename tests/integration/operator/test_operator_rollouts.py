@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from sluice.testing.kube import install_crds, wait_for
+from sluice.testing.kube import wait_for
 from sluice.testing.manifests import deployment, policy, release, service, weights
-from sluice.testing.tools import gateway_api_crds
 from sluice.testing.watchers import HTTPRouteWeightRecorder, ReplicaSplitRecorder
 
 pytestmark = pytest.mark.cluster
@@ -87,6 +86,7 @@ def test_blue_green_switches_the_selector_and_keeps_the_old_pods_for_the_delay(
 
 
 def test_gateway_api_weights_follow_the_steps_exactly(
+    gateway_api_crds: list[str],
     k8s_api: Any,
     namespace: str,
     apply: Callable[..., None],
@@ -94,7 +94,6 @@ def test_gateway_api_weights_follow_the_steps_exactly(
     wait_for_condition: Callable[..., dict[str, Any]],
 ) -> None:
     """HTTPRoute backendRef weights take exactly the policy's steps."""
-    install_crds(k8s_api, [gateway_api_crds()])
     apply(
         deployment("web-stable", "web", "stable", "1.0.0", 4),
         deployment("web-candidate", "web", "candidate", "1.1.0", 0),

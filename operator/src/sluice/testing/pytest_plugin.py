@@ -239,3 +239,12 @@ def replicas(k8s_api: object, namespace: str) -> Callable[[str], int]:
         return int(apps.read_namespaced_deployment_scale(name, namespace).spec.replicas or 0)
 
     return read
+
+
+@pytest.fixture(scope="session")
+def gateway_api_crds(k8s_api: object) -> list[str]:
+    """The Gateway API standard CRDs (from the sigs.k8s.io/gateway-api module), installed."""
+    from sluice.testing.kube import install_crds
+    from sluice.testing.tools import gateway_api_crds as crds_file
+
+    return install_crds(k8s_api, [crds_file()])

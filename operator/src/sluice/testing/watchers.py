@@ -9,16 +9,30 @@ from kubernetes import client, watch
 
 
 class _Recorder:
-    """Runs a watch in a thread until stopped; subclasses record what they care about."""
+    """Lists, then watches from the list's resourceVersion in a thread, so no write is missed.
+
+    start() returns only after the list: every change made after start() is recorded.
+    Subclasses say what to list (_lister) and what to record (_record).
+    """
 
     def __init__(self) -> None:
         self._watch = watch.Watch()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._stop = threading.Event()
+        self._resource_version = ""
         self.lock = threading.Lock()
 
     def start(self) -> _Recorder:
-        """Start watching."""
+        """Record the current state, then start watching for changes."""
+        function, args = self._lister()
+        listed = function(*args)
+        if isinstance(listed, dict):
+            items, version = listed["items"], listed["metadata"]["resourceVersion"]
+        else:
+            items, version = listed.items, listed.metadata.resource_version
+        for item in items:
+            self._record(item)
+        self._resource_version = version
         self._thread.start()
         return self
 
@@ -29,17 +43,22 @@ class _Recorder:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        function, args = self._lister()
         while not self._stop.is_set():
             try:
-                for event in self._stream():
+                stream = self._watch.stream(
+                    function, *args, timeout_seconds=300, resource_version=self._resource_version
+                )
+                for event in stream:
                     self._record(event["object"])
+                    self._resource_version = self._watch.resource_version
                     if self._stop.is_set():
                         return
-            except Exception:  # a dropped watch is simply restarted
+            except Exception:  # a dropped watch resumes from the last version seen
                 if self._stop.wait(0.2):
                     return
 
-    def _stream(self) -> Any:
+    def _lister(self) -> tuple[Any, tuple[Any, ...]]:
         raise NotImplementedError
 
     def _record(self, obj: Any) -> None:
@@ -56,10 +75,8 @@ class ReplicaSplitRecorder(_Recorder):
         self.replicas: dict[str, int] = {}
         self.splits: list[tuple[int, int]] = []
 
-    def _stream(self) -> Any:
-        return self._watch.stream(
-            self.apps.list_namespaced_deployment, self.namespace, timeout_seconds=300
-        )
+    def _lister(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.apps.list_namespaced_deployment, (self.namespace,)
 
     def _record(self, obj: Any) -> None:
         name = obj.metadata.name
@@ -91,15 +108,9 @@ class HTTPRouteWeightRecorder(_Recorder):
         self.namespace, self.route, self.candidate_service = namespace, route, candidate_service
         self.weights: list[int] = []
 
-    def _stream(self) -> Any:
-        return self._watch.stream(
-            self.custom.list_namespaced_custom_object,
-            "gateway.networking.k8s.io",
-            "v1",
-            self.namespace,
-            "httproutes",
-            timeout_seconds=300,
-        )
+    def _lister(self) -> tuple[Any, tuple[Any, ...]]:
+        args = ("gateway.networking.k8s.io", "v1", self.namespace, "httproutes")
+        return self.custom.list_namespaced_custom_object, args
 
     def _record(self, obj: Any) -> None:
         if obj["metadata"]["name"] != self.route:
