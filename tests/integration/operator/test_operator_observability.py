@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from sluice.testing.kube import wait_for
 from sluice.testing.manifests import deployment, policy, release, service, weights
 from sluice.testing.prometheus import free_port
 
@@ -36,8 +37,14 @@ def test_metrics_logs_and_events_describe_a_finished_canary(
     apply(release("web-1-1-0", "web-stable", "web-candidate", "ramp"))
     wait_for_condition("web-1-1-0", "Succeeded", timeout=120)
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        metrics = response.read().decode()
+    succeeded = f'sluice_releases{{namespace="{namespace}",phase="Succeeded"}} 1.0'
+
+    def scrape() -> str | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return text if succeeded in text else None
+
+    metrics = wait_for(scrape, 10, "the metrics to show the finished release")
     log_lines = [json.loads(line) for line in operator.logs().splitlines() if line.startswith("{")]
     bound = [line for line in log_lines if line.get("release") == "web-1-1-0"]
     events = client.CoreV1Api(k8s_api).list_namespaced_event(
@@ -45,7 +52,7 @@ def test_metrics_logs_and_events_describe_a_finished_canary(
     )
     reasons = {event.reason for event in events.items}
 
-    assert f'sluice_releases{{namespace="{namespace}",phase="Succeeded"}} 1.0' in metrics
+    assert succeeded in metrics
     assert (
         f'sluice_release_candidate_weight{{namespace="{namespace}",release="web-1-1-0"}} 100.0'
         in metrics

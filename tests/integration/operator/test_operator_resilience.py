@@ -100,6 +100,7 @@ def test_operator_killed_three_times_resumes_without_repeating_or_reversing_a_st
             time.sleep(1)
             operator = start_operator()
         done = wait_for_condition("web-1-1-0", "Succeeded", timeout=180)
+        wait_for(lambda: recorder.weights(TOTAL)[-1:] == [100], 60, "the stable to reach 0")
     finally:
         recorder.stop()
 

@@ -75,6 +75,12 @@ def test_blue_green_switches_the_selector_and_keeps_the_old_pods_for_the_delay(
     )
     core = client.CoreV1Api(k8s_api)
     wait_for_condition("web-green", "Succeeded", timeout=120)
+    # The status is written just before the traffic moves (write-ahead): wait for the switch.
+    wait_for(
+        lambda: core.read_namespaced_service("web", namespace).spec.selector["track"] == "green",
+        10,
+        "the Service to select green",
+    )
 
     assert core.read_namespaced_service("web", namespace).spec.selector == {
         "app": "web",
@@ -129,6 +135,7 @@ def test_gateway_api_weights_follow_the_steps_exactly(
             )
         )
         wait_for_condition("web-1-1-0", "Succeeded", timeout=120)
+        wait_for(lambda: recorder.weights[-1:] == [100], 10, "the route to carry 100%")
     finally:
         recorder.stop()
 

@@ -131,3 +131,25 @@ def test_finished_release_reapplies_its_final_weight_only_with_a_working_router(
     assert weights_set(drifted) == [0]
     broken = observe(applied_candidate_weight=30, router_error="route gone")
     assert weights_set(driver.step(broken, later(3))) == []
+
+
+def test_half_applied_split_is_finished_even_when_its_share_rounds_to_the_weight() -> None:
+    """A router that says the state is not exact gets the weight again, whatever it reads."""
+    driver = Driver(policy([weight(30), pause(), weight(100)]))
+    driver.step(observe())
+    half_done = observe(applied_candidate_weight=30, weight_applied=False)
+    decision = driver.step(half_done, later(5))
+    assert weights_set(decision) == [30]
+    exact = observe(applied_candidate_weight=30, weight_applied=True)
+    assert driver.step(exact, later(6)).actions == ()
+
+
+def test_deleted_release_at_zero_but_half_applied_is_sent_to_stable_again() -> None:
+    """Deleting at 0% while the router says the split is not exact writes 0% once more."""
+    driver = Driver(policy([weight(30), pause(), weight(100)]))
+    driver.step(observe())
+    driver.step(observe(deleting=True), later(5))
+    again = driver.step(
+        observe(deleting=True, applied_candidate_weight=0, weight_applied=False), later(6)
+    )
+    assert weights_set(again) == [0]

@@ -89,7 +89,8 @@ def _delete(draft: Draft) -> None:
     if observation.stable is None or observation.router_error is not None:
         return
     applied = observation.applied_candidate_weight
-    if candidate_weight(status) == 0 and applied in (None, 0):
+    in_place = observation.weight_applied is not False and applied in (None, 0)
+    if candidate_weight(status) == 0 and in_place:
         return
     draft.set_weight(0)
     draft.update(message="The Release is being deleted: all traffic returned to stable")

@@ -268,12 +268,20 @@ def ingest_results(draft: Draft, policy: EffectivePolicy) -> None:
 
 def reapply_weight(draft: Draft) -> None:
     """Apply the recorded weight again when the router reports another (after a crash)."""
-    applied = draft.observation.applied_candidate_weight
-    if applied is None or draft.status.weights is None or draft.has_set_weight():
+    observation = draft.observation
+    applied = observation.applied_candidate_weight
+    if draft.status.weights is None or draft.has_set_weight():
         return
     weight = candidate_weight(draft.status)
-    if applied == weight:
+    if observation.weight_applied is None:
+        in_place = applied is None or applied == weight
+    else:
+        in_place = observation.weight_applied
+    if in_place:
         return
     draft.set_weight(weight)
-    message = f"The router reports {applied}% on the candidate instead of {weight}%: applying again"
+    message = (
+        f"The cluster does not match the recorded {weight}% on the candidate "
+        f"(the router reads {applied}%): applying it again"
+    )
     draft.emit(EventType.WARNING, "WeightReapplied", message)

@@ -55,6 +55,9 @@ class Observation:
     candidate: DeploymentState | None
     router_error: str | None = None  # e.g. "Service web not found"
     applied_candidate_weight: int | None = None  # what the router reads back from the cluster
+    # Whether the cluster is exactly in the state the recorded weight asks for. None: judge by
+    # applied_candidate_weight. (A replica split caught half-way can read as the right percent.)
+    weight_applied: bool | None = None
     results: tuple[MetricResult, ...] = ()  # fresh measurements taken this reconcile
     command: Command | None = None
     command_error: str | None = None  # the command annotation did not parse

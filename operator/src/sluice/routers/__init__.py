@@ -3,4 +3,11 @@
 from sluice.routers.base import RouterError, RouteTarget, TrafficRouter, WriteCounter
 from sluice.routers.factory import router_for
 
-__all__ = ["RouteTarget", "RouterError", "TrafficRouter", "WriteCounter", "router_for"]
+__all__ = [
+    "AppliedWeight",
+    "RouteTarget",
+    "RouterError",
+    "TrafficRouter",
+    "WriteCounter",
+    "router_for",
+]

@@ -32,6 +32,14 @@ class WriteCounter:
 
 
 @dataclass(frozen=True)
+class AppliedWeight:
+    """What a router reads back: the candidate's share, and whether it is exactly as asked."""
+
+    weight: int | None
+    exact: bool
+
+
+@dataclass(frozen=True)
 class RouteTarget:
     """The Deployments and routing spec of one Release."""
 
@@ -47,8 +55,10 @@ class TrafficRouter(Protocol):
     def verify(self, target: RouteTarget) -> str | None:
         """Return what is wrong with the routing objects (missing, malformed), or None."""
 
-    def applied_weight(self, target: RouteTarget, expected: int, total_replicas: int) -> int | None:
-        """Return the candidate weight in effect in the cluster (expected if it matches)."""
+    def applied_weight(
+        self, target: RouteTarget, expected: int, total_replicas: int
+    ) -> AppliedWeight:
+        """Read the candidate's weight in the cluster, and whether it is exactly `expected`."""
 
     def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
         """Send candidate_weight percent of the traffic to the candidate."""

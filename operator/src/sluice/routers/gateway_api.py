@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from sluice.routers.base import RouterError, RouteTarget, Scaler, WriteCounter
+from sluice.routers.base import AppliedWeight, RouterError, RouteTarget, Scaler, WriteCounter
 
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 
@@ -50,10 +50,15 @@ class GatewayAPIRouter:
             )
         return None
 
-    def applied_weight(self, target: RouteTarget, expected: int, total_replicas: int) -> int | None:
-        """Return the candidate's share of the first rule that routes to the stable Service."""
+    def applied_weight(
+        self, target: RouteTarget, expected: int, total_replicas: int
+    ) -> AppliedWeight:
+        """The candidate's share in the rules that route to the stable Service; exact when
+        every such rule carries expected and 100 - expected."""
         assert target.routing.gateway_api is not None
         routing = target.routing.gateway_api
+        shares: list[int] = []
+        exact = True
         for rule in self._read_route(target).get("spec", {}).get("rules", []):
             stable = _find_ref(rule, routing.stable_service)
             if stable is None:
@@ -61,10 +66,10 @@ class GatewayAPIRouter:
             candidate = _find_ref(rule, routing.candidate_service)
             stable_weight = int(stable.get("weight", 1))
             candidate_weight = int(candidate.get("weight", 1)) if candidate else 0
-            if stable_weight + candidate_weight == 0:
-                return None
-            return round(100 * candidate_weight / (stable_weight + candidate_weight))
-        return None
+            exact = exact and (stable_weight, candidate_weight) == (100 - expected, expected)
+            if stable_weight + candidate_weight > 0:
+                shares.append(round(100 * candidate_weight / (stable_weight + candidate_weight)))
+        return AppliedWeight(shares[0] if shares else None, exact=exact and bool(shares))
 
     def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
         """Give the candidate pods first (when it gets traffic), then write the weights once."""

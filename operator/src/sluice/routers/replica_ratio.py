@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sluice.routers.base import RouteTarget, Scaler, WriteCounter, replica_split
+from sluice.routers.base import (
+    AppliedWeight,
+    RouteTarget,
+    Scaler,
+    WriteCounter,
+    replica_split,
+)
 
 
 class ReplicaRatioRouter:
@@ -17,15 +23,21 @@ class ReplicaRatioRouter:
         """Nothing beyond the two Deployments is needed (the engine checks those)."""
         return None
 
-    def applied_weight(self, target: RouteTarget, expected: int, total_replicas: int) -> int | None:
-        """Return expected when the replicas match its split, else the replica ratio in percent."""
+    def applied_weight(
+        self, target: RouteTarget, expected: int, total_replicas: int
+    ) -> AppliedWeight:
+        """Exact when the replicas are expected's split; else the candidate's share of pods.
+
+        A split caught half-way (the candidate scaled, the stable not yet) is not exact even
+        when its share rounds to the expected percent, so the runtime finishes it.
+        """
         stable = self.scaler.replicas(target.namespace, target.stable)
         candidate = self.scaler.replicas(target.namespace, target.candidate)
         if (stable, candidate) == replica_split(expected, total_replicas):
-            return expected
+            return AppliedWeight(expected, exact=True)
         if stable + candidate == 0:
-            return None
-        return round(100 * candidate / (stable + candidate))
+            return AppliedWeight(None, exact=False)
+        return AppliedWeight(round(100 * candidate / (stable + candidate)), exact=False)
 
     def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
         """Scale the candidate first, then the stable.

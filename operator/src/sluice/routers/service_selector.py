@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from sluice.routers.base import RouterError, RouteTarget, WriteCounter
+from sluice.routers.base import AppliedWeight, RouterError, RouteTarget, WriteCounter
 
 
 class ServiceSelectorRouter:
@@ -48,15 +48,18 @@ class ServiceSelectorRouter:
                 return str(exc)
         return None
 
-    def applied_weight(self, target: RouteTarget, expected: int, total_replicas: int) -> int | None:
-        """Return 100 when the Service selects the candidate, 0 when it selects the stable."""
+    def applied_weight(
+        self, target: RouteTarget, expected: int, total_replicas: int
+    ) -> AppliedWeight:
+        """100 when the Service selects the candidate's pods, 0 when the stable's."""
         service = self._read_service(target.namespace, self._service_name(target))
         selector = dict(service.spec.selector or {})
+        weight: int | None = None
         if selector == self._selector_of(target.namespace, target.candidate):
-            return 100
-        if selector == self._selector_of(target.namespace, target.stable):
-            return 0
-        return None
+            weight = 100
+        elif selector == self._selector_of(target.namespace, target.stable):
+            weight = 0
+        return AppliedWeight(weight, exact=weight == expected)
 
     def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
         """Point the Service (and the preview Service) at the right pods, in one write each."""

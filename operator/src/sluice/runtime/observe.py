@@ -202,15 +202,17 @@ def observe(
     candidate = read_deployment(api_client, namespace, release.spec.candidate)
     command, command_error = parse_command(release)
     applied: int | None = None
+    exact: bool | None = None
     status = release.status
     if router is not None and router_error is None and stable and candidate:
         try:
             router_error = router.verify(route_target(release))
             if router_error is None and status is not None and status.weights is not None:
                 total = status.total_replicas or stable.replicas
-                applied = router.applied_weight(
+                reading = router.applied_weight(
                     route_target(release), status.weights.candidate, total
                 )
+                applied, exact = reading.weight, reading.exact
         except RouterError as exc:
             router_error = str(exc)
     results: tuple[MetricResult, ...] = ()
@@ -228,6 +230,7 @@ def observe(
         candidate=candidate,
         router_error=router_error,
         applied_candidate_weight=applied,
+        weight_applied=exact,
         results=results,
         command=command,
         command_error=command_error,
