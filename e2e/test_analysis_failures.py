@@ -77,6 +77,14 @@ def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_re
     prometheus = PrometheusServer(tmp_path / "prometheus").start()
     try:
         quickstart("app.yaml")
+        # A healthy candidate with no errors at all: right after Prometheus returns, a rate()
+        # over a window with a gap in it sees only a few samples, and one simulated error among
+        # them would read as a failure. This test is about the outage, not about thresholds.
+        client.AppsV1Api(k8s_api).patch_namespaced_deployment(
+            "demo-candidate",
+            namespace,
+            {"metadata": {"annotations": {"sluice.dev/simulate-error-rate": "0"}}},
+        )
         steps = [{"setWeight": 25}, {"analysis": {"measurements": 6}}, {"setWeight": 100}]
         apply_documents(k8s_api, [_policy(ERROR_RATE, steps)], namespace)
         start_simulator(prometheus.targets_dir)
