@@ -17,19 +17,27 @@ def weights_seen_in_order(weights: list[int]) -> list[int]:
     return list(dict.fromkeys(weights))
 
 
-def test_good_release_promotes_through_every_step(
+@pytest.fixture
+def quickstart_running(
     cluster: TestCluster,
     quickstart: Callable[[str], None],
     start_simulator: Callable[..., Any],
     start_operator: Callable[..., Any],
-    wait_until_true: Callable[[str, str, float], dict[str, Any]],
-) -> None:
-    """release-good passes every analysis and ends Succeeded with all traffic on the candidate."""
+) -> Callable[[str], None]:
+    """The quickstart app and policy, the simulator and the operator: apply a release file."""
     quickstart("app.yaml")
     quickstart("policy.yaml")
     start_simulator(cluster.prometheus_targets_dir)
     start_operator(prometheus_url=cluster.prometheus_url)
-    quickstart("release-good.yaml")
+    return quickstart
+
+
+def test_good_release_promotes_through_every_step(
+    quickstart_running: Callable[[str], None],
+    wait_until_true: Callable[[str, str, float], dict[str, Any]],
+) -> None:
+    """release-good passes every analysis and ends Succeeded with all traffic on the candidate."""
+    quickstart_running("release-good.yaml")
 
     done = wait_until_true("demo-good", "Succeeded", 300)
 
@@ -44,18 +52,11 @@ def test_good_release_promotes_through_every_step(
 
 
 def test_bad_release_rolls_back_naming_metric_value_and_threshold(
-    cluster: TestCluster,
-    quickstart: Callable[[str], None],
-    start_simulator: Callable[..., Any],
-    start_operator: Callable[..., Any],
+    quickstart_running: Callable[[str], None],
     wait_until_true: Callable[[str, str, float], dict[str, Any]],
 ) -> None:
     """release-bad (8% errors against stable's 0.5%) rolls back, and the history says why."""
-    quickstart("app.yaml")
-    quickstart("policy.yaml")
-    start_simulator(cluster.prometheus_targets_dir)
-    start_operator(prometheus_url=cluster.prometheus_url)
-    quickstart("release-bad.yaml")
+    quickstart_running("release-bad.yaml")
 
     done = wait_until_true("demo-bad", "RolledBack", 300)
 
