@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sluice.testing.cluster import REPO_ROOT, TestCluster
-from sluice.testing.kube import apply_file, conditions_of, wait_for
+from sluice.testing.cluster import REPO_ROOT
+from sluice.testing.kube import apply_file
 from sluice.testing.simulator_process import SimulatorProcess
 
 QUICKSTART = REPO_ROOT / "examples" / "quickstart"
@@ -42,26 +42,3 @@ def quickstart(k8s_api: Any, namespace: str, sluice_crds: list[str]) -> Callable
         apply_file(k8s_api, QUICKSTART / name, namespace)
 
     return apply
-
-
-@pytest.fixture
-def wait_until_true(
-    read_release: Callable[[str], dict[str, Any]],
-) -> Callable[[str, str, float], dict[str, Any]]:
-    """Wait until a Release's condition of this type is True; return the Release."""
-
-    def wait(name: str, kind: str, timeout: float) -> dict[str, Any]:
-        def probe() -> dict[str, Any] | None:
-            release = read_release(name)
-            cond = conditions_of(release).get(kind)
-            return release if cond and cond["status"] == "True" else None
-
-        return wait_for(probe, timeout, f"Release {name} to be {kind}", every=0.5)
-
-    return wait
-
-
-@pytest.fixture
-def local_prometheus(cluster: TestCluster) -> TestCluster:
-    """The harness's shared Prometheus (the simulator registers itself there)."""
-    return cluster

@@ -71,7 +71,7 @@ def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_re
     start_simulator: Callable[..., Any],
     start_operator: Callable[..., Any],
     read_release: Callable[[str], dict[str, Any]],
-    wait_until_true: Callable[[str, str, float], dict[str, Any]],
+    wait_for_condition: Callable[..., dict[str, Any]],
 ) -> None:
     """With Prometheus stopped mid-analysis the rollout holds, says why, and never promotes."""
     prometheus = PrometheusServer(tmp_path / "prometheus").start()
@@ -113,7 +113,7 @@ def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_re
         assert "RolledBack" not in [e["type"] for e in during["status"]["history"]]
 
         prometheus.start()
-        done = wait_until_true("demo-good", "Succeeded", 180)
+        done = wait_for_condition("demo-good", "Succeeded", 180)
         assert done["status"]["weights"] == {"stable": 0, "candidate": 100}
     finally:
         prometheus.stop()

@@ -34,12 +34,12 @@ def quickstart_running(
 
 def test_good_release_promotes_through_every_step(
     quickstart_running: Callable[[str], None],
-    wait_until_true: Callable[[str, str, float], dict[str, Any]],
+    wait_for_condition: Callable[..., dict[str, Any]],
 ) -> None:
     """release-good passes every analysis and ends Succeeded with all traffic on the candidate."""
     quickstart_running("release-good.yaml")
 
-    done = wait_until_true("demo-good", "Succeeded", 300)
+    done = wait_for_condition("demo-good", "Succeeded", 300)
 
     history = done["status"]["history"]
     weights_seen = [e["weight"] for e in history if e["type"] == "StepStarted"]
@@ -53,12 +53,12 @@ def test_good_release_promotes_through_every_step(
 
 def test_bad_release_rolls_back_naming_metric_value_and_threshold(
     quickstart_running: Callable[[str], None],
-    wait_until_true: Callable[[str, str, float], dict[str, Any]],
+    wait_for_condition: Callable[..., dict[str, Any]],
 ) -> None:
     """release-bad (8% errors against stable's 0.5%) rolls back, and the history says why."""
     quickstart_running("release-bad.yaml")
 
-    done = wait_until_true("demo-bad", "RolledBack", 300)
+    done = wait_for_condition("demo-bad", "RolledBack", 300)
 
     rollback = [e for e in done["status"]["history"] if e["type"] == "RolledBack"][-1]
     assert rollback["metric"] == "error-rate"

@@ -9,6 +9,7 @@ raw time and the time beyond that interval.
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 import time
@@ -227,7 +228,7 @@ def main(kubeconfig: Path, prometheus_url: str, targets_dir: Path, runs: int) ->
                     namespace,
                     "releases",
                     "bench",
-                    {"metadata": {"annotations": {COMMAND_ANNOTATION: _json(command)}}},
+                    {"metadata": {"annotations": {COMMAND_ANNOTATION: json.dumps(command)}}},
                 )
                 progress.advance(task)
         writes_total = _operator_writes(metrics_port)
@@ -274,21 +275,16 @@ def main(kubeconfig: Path, prometheus_url: str, targets_dir: Path, runs: int) ->
 
 
 def _operator_writes_when_up(port: int) -> float:
-    writes = wait_for(lambda: _try_writes(port), 60, "the operator's /metrics endpoint")
-    return sum(writes.values()) if isinstance(writes, dict) else 0.0
+    """Wait for the operator's /metrics endpoint; return the writes it counted so far."""
 
+    def scrape() -> dict[str, float] | None:
+        try:
+            return _operator_writes(port)
+        except OSError:
+            return None
 
-def _try_writes(port: int) -> dict[str, float] | bool:
-    try:
-        return _operator_writes(port) or True
-    except OSError:
-        return False
-
-
-def _json(document: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(document)
+    wait_for(lambda: scrape() is not None, 60, "the operator's /metrics endpoint")
+    return sum((scrape() or {}).values())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,8 +14,7 @@ from chart_install import LEASE_NAME, RBAC_KINDS, ChartInstall, render_chart
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from sluice.api.common import GROUP, VERSION
-from sluice.testing.kube import apply_documents, wait_for
+from sluice.testing.kube import apply_documents, delete_releases
 from sluice.testing.operator_process import OperatorProcess
 
 
@@ -166,25 +164,6 @@ def start_chart_operator(
         return process
 
     yield start
-    _delete_releases(k8s_api, namespace, any(process.alive for process in started))
+    delete_releases(k8s_api, namespace, any(process.alive for process in started))
     for process in started:
         process.stop()
-
-
-def _delete_releases(k8s_api: Any, namespace: str, operator_alive: bool) -> None:
-    """Delete the namespace's Releases, letting a live operator handle their finalizers first."""
-    custom = client.CustomObjectsApi(k8s_api)
-
-    def names() -> list[str]:
-        items = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")
-        return [item["metadata"]["name"] for item in items["items"]]
-
-    for name in names():
-        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name)
-    if operator_alive:
-        with contextlib.suppress(TimeoutError):
-            wait_for(lambda: not names(), 30, "the operator to finalize the Releases")
-    for name in names():  # nobody handled the finalizer: drop it
-        custom.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, "releases", name, {"metadata": {"finalizers": None}}
-        )

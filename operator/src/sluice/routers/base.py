@@ -47,6 +47,9 @@ class RouteTarget:
     stable: str
     candidate: str
     routing: TrafficRouting
+    # The Deployments' replicas as just observed, so routers need not read them again.
+    stable_replicas: int | None = None
+    candidate_replicas: int | None = None
 
 
 class TrafficRouter(Protocol):

@@ -31,8 +31,11 @@ class ReplicaRatioRouter:
         A split caught half-way (the candidate scaled, the stable not yet) is not exact even
         when its share rounds to the expected percent, so the runtime finishes it.
         """
-        stable = self.scaler.replicas(target.namespace, target.stable)
-        candidate = self.scaler.replicas(target.namespace, target.candidate)
+        stable, candidate = target.stable_replicas, target.candidate_replicas
+        if stable is None:
+            stable = self.scaler.replicas(target.namespace, target.stable)
+        if candidate is None:
+            candidate = self.scaler.replicas(target.namespace, target.candidate)
         if (stable, candidate) == replica_split(expected, total_replicas):
             return AppliedWeight(expected, exact=True)
         if stable + candidate == 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -206,12 +206,15 @@ def observe(
     status = release.status
     if router is not None and router_error is None and stable and candidate:
         try:
-            router_error = router.verify(route_target(release))
+            target = replace(
+                route_target(release),
+                stable_replicas=stable.replicas,
+                candidate_replicas=candidate.replicas,
+            )
+            router_error = router.verify(target)
             if router_error is None and status is not None and status.weights is not None:
                 total = status.total_replicas or stable.replicas
-                reading = router.applied_weight(
-                    route_target(release), status.weights.candidate, total
-                )
+                reading = router.applied_weight(target, status.weights.candidate, total)
                 applied, exact = reading.weight, reading.exact
         except RouterError as exc:
             router_error = str(exc)

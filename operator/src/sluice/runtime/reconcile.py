@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
 
 from sluice.api.release import Release
 from sluice.engine.decide import decide
@@ -34,7 +33,6 @@ class Reconciler:
     default_prometheus_url: str | None = None
     clock: Callable[[], datetime] = utc_now
     writes: WriteCounter = field(default_factory=WriteCounter)
-    on_decision: Callable[[Release, Decision], None] | None = None
 
     def reconcile(self, body: dict[str, Any], deleting: bool = False) -> Decision:
         """Bring one Release one step closer to what its spec and policy ask for."""
@@ -67,8 +65,6 @@ class Reconciler:
         record_decision(release, decision)
         for action in decision.actions:
             log.info("action", action=type(action).__name__, **_fields(action))
-        if self.on_decision is not None:
-            self.on_decision(release, decision)
         return decision
 
 
@@ -88,10 +84,3 @@ def _plain(body: Any) -> dict[str, Any]:
     if status:
         plain["status"] = status
     return plain
-
-
-def invalid_release_message(exc: ValidationError) -> str:
-    """One line per problem, naming the field."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -104,3 +105,28 @@ def conditions_of(release: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def condition_of(release: dict[str, Any], kind: str) -> dict[str, Any] | None:
     """The condition of this type, if any."""
     return conditions_of(release).get(kind)
+
+
+def delete_releases(api_client: Any, namespace: str, operator_alive: bool) -> None:
+    """Delete the namespace's Releases, letting a live operator handle their finalizers first.
+
+    Whatever is still there afterwards (no operator, or it did not finish in time) loses its
+    finalizer, so that the namespace can go.
+    """
+    from sluice.api.common import GROUP, VERSION
+
+    custom = client.CustomObjectsApi(api_client)
+
+    def names() -> list[str]:
+        items = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")
+        return [item["metadata"]["name"] for item in items["items"]]
+
+    for name in names():
+        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name)
+    if operator_alive:
+        with contextlib.suppress(TimeoutError):
+            wait_for(lambda: not names(), 30, "the operator to finalize the Releases")
+    for name in names():
+        custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, "releases", name, {"metadata": {"finalizers": None}}
+        )

@@ -159,26 +159,11 @@ def start_operator(
         return process
 
     yield start
-    _delete_releases(k8s_api, namespace, any(p.alive for p in started))
+    from sluice.testing.kube import delete_releases
+
+    delete_releases(k8s_api, namespace, any(p.alive for p in started))
     for process in started:
         process.stop()
-
-
-def _delete_releases(k8s_api: object, namespace: str, operator_alive: bool) -> None:
-    from kubernetes import client
-
-    from sluice.api.common import GROUP, VERSION
-
-    custom = client.CustomObjectsApi(k8s_api)
-    for item in custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "releases")[
-        "items"
-    ]:
-        name = item["metadata"]["name"]
-        if not operator_alive:  # nobody will handle the finalizer: drop it
-            custom.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, "releases", name, {"metadata": {"finalizers": None}}
-            )
-        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name)
 
 
 @pytest.fixture
