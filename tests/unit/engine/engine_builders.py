@@ -130,12 +130,15 @@ def observe(
     *,
     template_hash: str = "tmpl-1",
     stable_replicas: int = TOTAL,
+    candidate_replicas: int = TOTAL,
     **fields: Any,
 ) -> Observation:
     """An observation of web (stable) and web-canary with some ready candidate pods."""
     return Observation(
         stable=deployment("web", replicas=stable_replicas),
-        candidate=deployment("web-canary", TOTAL, candidate_ready, template_hash=template_hash),
+        candidate=deployment(
+            "web-canary", candidate_replicas, candidate_ready, template_hash=template_hash
+        ),
         **fields,
     )
 

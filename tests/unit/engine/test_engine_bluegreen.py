@@ -33,7 +33,7 @@ def _driver(**fields: object) -> Driver:
 def test_blue_green_scales_the_candidate_up_and_keeps_traffic_on_stable() -> None:
     """The start scales the candidate to all replicas; no traffic moves during the preview."""
     driver = _driver()
-    start = driver.step(observe(candidate_ready=0))
+    start = driver.step(observe(candidate_ready=0, candidate_replicas=0))
     assert scales(start) == [("candidate", TOTAL)]
     assert weights_set(start) == []
     assert driver.status.step_count == 3
@@ -92,5 +92,7 @@ def test_blue_green_retry_scales_the_candidate_up_again() -> None:
     driver = _driver(scaleDownDelay="0s")
     driver.step(observe())
     driver.step(observe(command=command("abort", id="a")), later(10))
-    retried = driver.step(observe(command=command("retry", id="r")), later(20))
+    retried = driver.step(
+        observe(candidate_replicas=0, command=command("retry", id="r")), later(20)
+    )
     assert scales(retried) == [("candidate", TOTAL)]

@@ -25,6 +25,7 @@ from engine_builders import (
 
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import ConditionStatus, Outcome
+from sluice.engine.types import EmitEvent, EventType
 
 
 def test_start_captures_total_replicas_and_sets_the_first_weight() -> None:
@@ -73,9 +74,15 @@ def test_all_steps_done_at_100_percent_succeeds_then_scales_stable_down() -> Non
     assert scales(early) == []
     scaled = driver.step(observe(), later(30))
     assert scales(scaled) == [("stable", 0)]
+    assert driver.status.scaled_down is False, "done is what the cluster shows, not the ask"
+    assert scaled.requeue_after == 1
+    seen = driver.step(observe(stable_replicas=0), later(31))
+    assert seen.actions[0] == EmitEvent(
+        EventType.NORMAL, "ScaledDown", 'Deployment "web" (stable) is scaled to 0 replicas'
+    )
     assert driver.status.scaled_down is True
-    assert scaled.requeue_after is None
-    assert driver.step(observe(), later(60)).actions == ()
+    assert seen.requeue_after is None
+    assert driver.step(observe(stable_replicas=0), later(60)).actions == ()
 
 
 def test_steps_that_end_below_100_still_finish_at_100() -> None:
@@ -205,7 +212,7 @@ def test_deployment_progress_deadline_condition_rolls_back_at_once() -> None:
     """A candidate Deployment reporting ProgressDeadlineExceeded rolls back immediately."""
     from engine_builders import deployment
 
-    from sluice.engine.types import Observation
+    from sluice.engine.types import EmitEvent, EventType, Observation
 
     driver = Driver(policy([weight(10), pause(), weight(100)]))
     driver.step(observe())
@@ -238,7 +245,10 @@ def test_rollback_sends_all_traffic_to_stable_then_scales_the_candidate_down() -
     assert "kubectl sluice retry web" in (driver.status.message or "")
     scaled = driver.step(observe(), later(90))
     assert scales(scaled) == [("candidate", 0)]
-    assert driver.step(observe(), later(900)).actions == ()
+    assert scales(driver.step(observe(), later(91))) == [("candidate", 0)], "asked until seen"
+    driver.step(observe(candidate_replicas=0), later(92))
+    assert driver.status.scaled_down is True
+    assert driver.step(observe(candidate_replicas=0), later(900)).actions == ()
     assert driver.status.outcome == Outcome.ROLLED_BACK
 
 
@@ -300,9 +310,9 @@ def test_history_keeps_only_the_newest_entries() -> None:
 
 
 def test_total_replicas_is_at_least_one() -> None:
-    """A stable scaled to zero still gives the rollout one replica to share."""
+    """A stable scaled to zero (and no candidate pods either) still gives one replica to share."""
     driver = Driver()
-    driver.step(observe(candidate_ready=0, stable_replicas=0))
+    driver.step(observe(candidate_ready=0, stable_replicas=0, candidate_replicas=0))
     assert driver.status.total_replicas == 1
     assert TOTAL == 10
 

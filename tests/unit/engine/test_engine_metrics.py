@@ -109,7 +109,8 @@ def test_hold_never_promotes_and_clears_when_data_returns() -> None:
     assert condition(driver.status, "AnalysisHealthy").status == ConditionStatus.FALSE
     recovered = driver.step(observe(results=(value(0.01, at=later(3630)),)), later(3630))
     assert weights_set(recovered) == [100]
-    assert "MetricsSuccessful" in event_reasons(recovered)
+    assert "Succeeded" in event_reasons(recovered)
+    assert condition(driver.status, "AnalysisHealthy").status == ConditionStatus.TRUE
     assert driver.status.outcome == Outcome.SUCCEEDED
 
 

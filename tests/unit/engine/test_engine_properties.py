@@ -30,7 +30,7 @@ from sluice.api.release import Outcome, Release, ReleaseStatus
 from sluice.engine.decide import decide
 from sluice.engine.policy import resolve_policy
 from sluice.engine.steps import final_index, target_weight
-from sluice.engine.types import Decision, MetricResult, Observation, SetWeight
+from sluice.engine.types import Decision, MetricResult, Observation, ScaleDeployment, SetWeight
 
 ACTIONS = ["promote", "promoteFull", "approve", "abort", "retry", "pause", "resume"]
 RESULTS = ["none", "success", "failure", "noData", "error", "permanent"]
@@ -145,11 +145,15 @@ settings.load_profile("engine")
 
 @scenario
 def test_decide_is_idempotent(spec: RolloutPolicySpec, strategy: str, steps: list[Moment]) -> None:
-    """Deciding again on its own output with the same observation changes nothing, acts not."""
+    """Deciding again on its own output with the same observation changes nothing, and acts
+    only to ask again for a scale that observation does not show yet (the same write)."""
     for before, observation, now, decision in _run(spec, strategy, steps):
         again = decide(_with_status(before, decision.status), spec, observation, now)
         assert again.status == decision.status
-        assert again.actions == ()
+        for action in again.actions:
+            assert isinstance(action, ScaleDeployment)
+            seen = observation.stable if action.role == "stable" else observation.candidate
+            assert seen is not None and seen.replicas != action.replicas
 
 
 @scenario

@@ -219,6 +219,17 @@ class ReleaseStatus(ApiModel):
         alias="candidateRevision",
         description="What was being rolled out: a change restarts from the first step.",
     )
+    rollouts: int = Field(
+        default=0,
+        description="Rollouts started by this Release: the first, then one per next release "
+        "(a spec edit to version, stable or candidate after the last one ended).",
+    )
+    stable: str | None = Field(
+        default=None, description="spec.stable of the current (or last) rollout."
+    )
+    candidate: str | None = Field(
+        default=None, description="spec.candidate of the current (or last) rollout."
+    )
     candidate_version: str | None = Field(
         default=None,
         alias="candidateVersion",

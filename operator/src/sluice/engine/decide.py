@@ -16,6 +16,7 @@ from sluice.engine.rollout import (
     candidate_changed,
     ingest_results,
     metric_rollback,
+    next_release_requested,
     policy_for,
     reapply_weight,
     restart,
@@ -26,13 +27,14 @@ from sluice.engine.rollout import (
 from sluice.engine.schedule import due_metrics, requeue_after
 from sluice.engine.steps import final_index
 from sluice.engine.summary import summarize
-from sluice.engine.types import Decision, Observation
+from sluice.engine.types import Claim, Decision, Observation
 
 __all__ = ["decide", "due_metrics", "find_blocker"]
 
 
 def find_blocker(draft: Draft) -> Hold | None:
-    """What the rollout needs but cannot find: a policy, a Deployment, a working router."""
+    """What the rollout needs but cannot find: a policy, a Deployment, a working router, the
+    Deployments to itself, and (to start) a stable that serves the traffic."""
     observation = draft.observation
     namespace = draft.release.metadata.namespace
     if observation.policy_error is not None:
@@ -46,12 +48,74 @@ def find_blocker(draft: Draft) -> Hold | None:
             return Hold("DeploymentNotFound", message, degraded=True)
     if observation.router_error is not None:
         return Hold("RouterError", observation.router_error, degraded=True)
+    conflict = find_conflict(draft)
+    if conflict is not None:
+        return conflict
+    if _starting(draft):
+        return _stable_not_serving(draft)
     return None
+
+
+def _running(draft: Draft) -> bool:
+    """Whether this Release has moved traffic in a rollout that has not ended."""
+    return draft.status.current_step is not None and draft.status.outcome is None
+
+
+def _starting(draft: Draft) -> bool:
+    """Whether this pass would start a rollout (the first, or the next release)."""
+    return draft.status.current_step is None or next_release_requested(draft)
+
+
+def find_conflict(draft: Draft) -> Hold | None:
+    """Another active Release that names the same Deployments and goes first, or None.
+
+    A running Release goes before one that has not moved traffic; otherwise the older one
+    (by creation time, then name) goes first. The other waits and moves nothing.
+    """
+    mine = (_running(draft) and not next_release_requested(draft), draft.observation.created)
+    for claim in sorted(draft.observation.claims, key=lambda c: (c.created, c.name)):
+        if not claim.active:
+            continue
+        if mine[0] and not claim.running:
+            continue
+        if mine[0] == claim.running and (mine[1], draft.name) < (claim.created, claim.name):
+            continue
+        spec = draft.release.spec
+        message = (
+            f'Release "{claim.name}" also manages Deployment "{spec.stable}" or '
+            f'"{spec.candidate}" and goes first ({"running" if claim.running else "older"}); '
+            "this Release waits until it ends or is deleted"
+        )
+        return Hold("Conflict", message)
+    return None
+
+
+def superseding_claim(draft: Draft) -> Claim | None:
+    """Another Release that took over this finished Release's Deployments: an active one, or
+    one created later. The finished Release then never touches them again."""
+    created = draft.observation.created
+    for claim in draft.observation.claims:
+        if claim.active or (claim.created, claim.name) > (created, draft.name):
+            return claim
+    return None
+
+
+def _stable_not_serving(draft: Draft) -> Hold | None:
+    """A rollout starts from the Deployment serving now: it must be the stable."""
+    stable, candidate = draft.observation.stable, draft.observation.candidate
+    if stable is None or candidate is None or stable.replicas > 0 or candidate.replicas == 0:
+        return None
+    message = (
+        f'Deployment "{stable.name}" (stable) has 0 replicas while "{candidate.name}" '
+        f"(candidate) has {candidate.replicas}: the stable must be the Deployment that serves "
+        "traffic now; swap stable and candidate in the Release for the next release"
+    )
+    return Hold("StableNotServing", message, degraded=True)
 
 
 def _run(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
     """A rollout that can act: start or restart, commands, metrics, steps, scale-down."""
-    if draft.status.current_step is None:
+    if draft.status.current_step is None or next_release_requested(draft):
         start(draft, spec)
     elif draft.status.outcome is None and candidate_changed(draft):
         restart(draft, spec)
@@ -71,12 +135,25 @@ def _run(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
 
 
 def _finished(draft: Draft) -> None:
-    """A finished rollout: commands other than retry are ignored; the scale-down still runs."""
+    """A finished rollout: commands other than retry are ignored. Until its scale-down is done
+    it settles its final weight (after a crash between the status and the traffic write);
+    then, or as soon as another Release claims its Deployments, it never acts again."""
     handle_command(draft, None)
+    other = superseding_claim(draft)
+    if other is not None:
+        if draft.status.scale_down_at is not None and not draft.status.scaled_down:
+            message = (
+                f'Release "{other.name}" manages these Deployments now: the scale-down of '
+                f"the {draft.status.scale_down_role} is left to it"
+            )
+            draft.update(scale_down_at=None, scale_down_role=None)
+            draft.record("Superseded", message, reason="Superseded")
+        return
     scale_down_if_due(draft)
     observation = draft.observation
-    if observation.stable and observation.candidate and observation.router_error is None:
-        reapply_weight(draft)
+    settling = not draft.status.scaled_down and draft.status.scale_down_at is not None
+    if settling and observation.stable and observation.candidate and not observation.router_error:
+        reapply_weight(draft, exact=False)
 
 
 def _delete(draft: Draft) -> None:
@@ -116,7 +193,11 @@ def decide(
     handle_command_error(draft)
     effective: EffectivePolicy | None = None
     blocker: Hold | None = None
-    if draft.status.outcome is not None and not _retry_requested(draft):
+    if (
+        draft.status.outcome is not None
+        and not _retry_requested(draft)
+        and not next_release_requested(draft)
+    ):
         _finished(draft)
     else:
         blocker = find_blocker(draft)

@@ -108,6 +108,10 @@ class Draft:
             replaced = [measurement if m.metric == measurement.metric else m for m in current]
             self.update(measurements=replaced)
 
+    def has_scale(self, role: str) -> bool:
+        """Whether a scale of this Deployment role was decided already."""
+        return any(isinstance(a, ScaleDeployment) and a.role == role for a in self.actions)
+
     def has_set_weight(self) -> bool:
         """Whether a SetWeight action was decided already."""
         return any(isinstance(action, SetWeight) for action in self.actions)

@@ -49,6 +49,9 @@ def _begin(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
     draft.update(release_type=kind)
     policy = policy_for(draft, spec)
     draft.update(
+        rollouts=draft.status.rollouts + 1,
+        stable=draft.release.spec.stable,
+        candidate=draft.release.spec.candidate,
         candidate_revision=candidate_of(draft).template_hash,
         candidate_version=draft.release.spec.version,
         current_step=0,
@@ -67,19 +70,40 @@ def _begin(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
 
 
 def _scale_up_preview(draft: Draft, policy: EffectivePolicy) -> None:
-    """Blue/green: give the candidate all the replicas for the preview."""
-    if policy.strategy == Strategy.BLUE_GREEN:
-        draft.scale(CANDIDATE, draft.total_replicas)
+    """Blue/green: the candidate has all the replicas for the preview (asked again if not)."""
+    if policy.strategy != Strategy.BLUE_GREEN or draft.status.outcome is not None:
+        return
+    if candidate_of(draft).replicas == draft.total_replicas or draft.has_scale(CANDIDATE):
+        return
+    draft.scale(CANDIDATE, draft.total_replicas)
+
+
+def next_release_requested(draft: Draft) -> bool:
+    """Whether a finished Release's spec now names another release: a new version, or other
+    Deployments (roles swapped). Only a spec edit starts a next rollout, never the cluster."""
+    status, spec = draft.status, draft.release.spec
+    if status.outcome is None:
+        return False
+    if status.candidate_version is not None and status.candidate_version != spec.version:
+        return True
+    if status.stable is None or status.candidate is None:
+        return False
+    return (status.stable, status.candidate) != (spec.stable, spec.candidate)
 
 
 def start(draft: Draft, spec: RolloutPolicySpec | None) -> None:
-    """Start the rollout: capture the replica count and go to the first step."""
+    """Start a rollout from the live state: the stable serves all traffic, at its replicas."""
+    previous = draft.status.outcome
     draft.update(total_replicas=max(1, stable_of(draft).replicas), weights=Weights())
     policy = _begin(draft, spec)
     message = (
         f"Rolling out {draft.release.spec.version} ({policy.release_type.value}, "
         f"{policy.strategy.value}) over {final_index(policy)} steps"
     )
+    if previous is not None:
+        message += (
+            f" (rollout {draft.status.rollouts} of this Release; the previous one {previous.value})"
+        )
     draft.record("Started", message, reason="RolloutStarted")
     _scale_up_preview(draft, policy)
 
@@ -217,6 +241,7 @@ def _advance_once(draft: Draft, policy: EffectivePolicy) -> bool:
     weight = target_weight(policy, index)
     ready = is_ready(policy, weight, draft.total_replicas, candidate_of(draft))
     draft.update(candidate_ready=ready)
+    _scale_up_preview(draft, policy)
     if draft.status.paused_by_user:
         return False
     cause = deadline_cause(draft, policy)
@@ -241,15 +266,21 @@ def advance(draft: Draft, policy: EffectivePolicy) -> None:
 
 
 def scale_down_if_due(draft: Draft) -> None:
-    """Scale the old Deployment to zero once scaleDownAt has passed."""
+    """Scale the old Deployment to zero once scaleDownAt has passed; done when seen at zero.
+
+    Done is observed, not assumed: a scale write that fails is asked again on the next pass.
+    """
     status = draft.status
     if status.scale_down_at is None or status.scaled_down or draft.now < status.scale_down_at:
         return
     role = status.scale_down_role or STABLE
-    draft.scale(role, 0)
-    draft.update(scaled_down=True)
     name = draft.release.spec.stable if role == STABLE else draft.release.spec.candidate
-    draft.record("ScaledDown", f'Scaled Deployment "{name}" ({role}) to 0 replicas')
+    state = draft.observation.stable if role == STABLE else draft.observation.candidate
+    if state is not None and state.replicas > 0:
+        draft.scale(role, 0)
+        return
+    draft.update(scaled_down=True)
+    draft.record("ScaledDown", f'Deployment "{name}" ({role}) is scaled to 0 replicas')
 
 
 def ingest_results(draft: Draft, policy: EffectivePolicy) -> None:
@@ -266,20 +297,26 @@ def ingest_results(draft: Draft, policy: EffectivePolicy) -> None:
         draft.put_measurement(measure(previous, metric, result))
 
 
-def reapply_weight(draft: Draft) -> None:
-    """Apply the recorded weight again when the router reports another (after a crash)."""
+def reapply_weight(draft: Draft, exact: bool = True) -> None:
+    """Apply the recorded weight again when the router reports another (after a crash).
+
+    exact=False compares only the percentage, so that an HPA may scale a finished rollout's
+    Deployment without Sluice scaling it back.
+    """
     observation = draft.observation
     applied = observation.applied_candidate_weight
     if draft.status.weights is None or draft.has_set_weight():
         return
     weight = candidate_weight(draft.status)
-    if observation.weight_applied is None:
+    if observation.weight_applied is None or not exact:
         in_place = applied is None or applied == weight
     else:
         in_place = observation.weight_applied
     if in_place:
         return
     draft.set_weight(weight)
+    if observation.action_error is not None:
+        return  # a retry after a failure: the Degraded condition already says why
     message = (
         f"The cluster does not match the recorded {weight}% on the candidate "
         f"(the router reads {applied}%): applying it again"

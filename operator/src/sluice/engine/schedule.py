@@ -66,7 +66,8 @@ def requeue_after(
     """Seconds until the runtime should call decide again; None: only on the next change."""
     times: list[datetime] = []
     if status.scale_down_at is not None and not status.scaled_down:
-        times.append(status.scale_down_at)
+        # Past due: the scale-down was asked; look again to see it done (or ask again).
+        times.append(max(status.scale_down_at, now + timedelta(seconds=MIN_REQUEUE_SECONDS)))
     if policy is not None and status.current_step is not None and status.outcome is None:
         times.extend(_wake_up_times(status, policy, now))
     delays = [(time - now).total_seconds() for time in times]

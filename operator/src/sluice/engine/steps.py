@@ -10,6 +10,7 @@ from sluice.api.release import ReleaseStatus, Strategy
 from sluice.engine.analysis import Hold, hold_cause
 from sluice.engine.draft import find_measurement
 from sluice.engine.policy import EffectivePolicy
+from sluice.engine.split import replica_split
 from sluice.engine.types import DeploymentState
 
 
@@ -62,10 +63,11 @@ def ready_pods(candidate: DeploymentState) -> int:
 
 
 def pods_needed(policy: EffectivePolicy, weight: int, total: int) -> int:
-    """Ready candidate pods a weight needs (blue/green: all of them, for the preview)."""
+    """Ready candidate pods a weight needs: the router's own split (blue/green: all of them,
+    for the preview)."""
     if policy.strategy == Strategy.BLUE_GREEN:
         return total
-    return -(-total * weight // 100)
+    return replica_split(weight, total)[1]
 
 
 def is_ready(policy: EffectivePolicy, weight: int, total: int, candidate: DeploymentState) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sluice.api.policy import Metric
 from sluice.api.release import Condition, ConditionStatus, Outcome
-from sluice.engine.analysis import Hold, hold_cause
+from sluice.engine.analysis import Hold, hold_cause, rollback_cause
 from sluice.engine.conditions import (
     ANALYSIS_HEALTHY,
     DEGRADED,
@@ -127,7 +127,10 @@ def _final_analysis_condition(draft: Draft, policy: EffectivePolicy) -> None:
     holds: list[Hold] = []
     for metric in policy.metrics:
         measurement = find_measurement(draft.status, metric.name)
-        hold = hold_cause(measurement, metric) if measurement else None
+        if measurement is None:
+            continue
+        cause = rollback_cause(measurement, metric)
+        hold = Hold(cause.reason, cause.message) if cause else hold_cause(measurement, metric)
         holds.extend([hold] if hold else [])
     _analysis_condition(draft, list(policy.metrics), holds)
 
@@ -177,16 +180,31 @@ def _summarize_finished(draft: Draft) -> str:
 
 
 def _summarize_blocked(draft: Draft, blocker: Hold) -> str:
-    """Conditions when something the rollout needs is missing; returns the message."""
-    message = f"{blocker.message}; nothing changes until it is fixed"
+    """Conditions when something the rollout needs is missing or taken; returns the message."""
+    if blocker.degraded:
+        message = f"{blocker.message}; nothing changes until it is fixed"
+        _set(draft, DEGRADED, ConditionStatus.TRUE, blocker.reason, blocker.message)
+    else:
+        message = f"{blocker.message}; nothing moves meanwhile"
+        _set(draft, DEGRADED, ConditionStatus.FALSE, "AsExpected", "")
     _set(draft, PROGRESSING, ConditionStatus.FALSE, blocker.reason, message)
-    _set(draft, DEGRADED, ConditionStatus.TRUE, blocker.reason, blocker.message)
     return message
 
 
+def _summarize_action_error(draft: Draft) -> None:
+    """Degraded while the last attempt to act failed (it is retried with backoff)."""
+    error = draft.observation.action_error
+    if error is not None:
+        message = f"{error}; retrying with backoff, the recorded intent is kept"
+        _set(draft, DEGRADED, ConditionStatus.TRUE, "ActionFailed", message)
+
+
 def _emit_condition_changes(draft: Draft, before: list[Condition]) -> None:
-    """Post an Event when Degraded or AnalysisHealthy changes status or reason."""
+    """Post an Event when Degraded or AnalysisHealthy changes status or reason (not
+    AnalysisHealthy once the rollout has ended: its Succeeded or RolledBack Event says it)."""
     for kind in EVENT_CONDITIONS:
+        if kind == ANALYSIS_HEALTHY and draft.status.outcome is not None:
+            continue
         old = find_condition(before, kind)
         new = find_condition(draft.status.conditions, kind)
         if new is None or (old and (old.status, old.reason) == (new.status, new.reason)):
@@ -210,6 +228,7 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
     else:
         assert policy is not None, "a running rollout always has a policy"
         message = _summarize_running(draft, policy)
+    _summarize_action_error(draft)
     _emit_condition_changes(draft, before)
     draft.update(
         phase=phase(draft.status.conditions),

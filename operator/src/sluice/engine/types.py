@@ -48,6 +48,16 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """Another Release that names one of this Release's Deployments."""
+
+    name: str
+    created: str  # metadata.creationTimestamp (RFC 3339 in UTC: sorts as time)
+    running: bool  # it has moved traffic and has not finished
+    active: bool  # it has not finished and is not being deleted
+
+
+@dataclass(frozen=True)
 class Observation:
     """Everything the runtime read before deciding. Missing objects are None."""
 
@@ -63,6 +73,10 @@ class Observation:
     command_error: str | None = None  # the command annotation did not parse
     policy_error: str | None = None  # e.g. "RolloutPolicy standard-canary not found"
     deleting: bool = False  # the Release is being deleted: return traffic to stable
+    claims: tuple[Claim, ...] = ()  # other Releases that name the same Deployments
+    created: str = ""  # this Release's metadata.creationTimestamp
+    # The last attempt to act failed (an API error, a router error), and how; None once it works.
+    action_error: str | None = None
 
 
 class EventType(StrEnum):

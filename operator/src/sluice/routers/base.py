@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,20 +64,6 @@ class TrafficRouter(Protocol):
 
     def apply_weight(self, target: RouteTarget, candidate_weight: int, total_replicas: int) -> None:
         """Send candidate_weight percent of the traffic to the candidate."""
-
-
-def replica_split(candidate_weight: int, total_replicas: int) -> tuple[int, int]:
-    """Return (stable, candidate) replicas for a weight; any weight above 0 gets one pod."""
-    if not 0 <= candidate_weight <= 100:
-        raise ValueError(f"weight {candidate_weight} is outside 0..100")
-    if candidate_weight == 0:
-        return total_replicas, 0
-    if candidate_weight == 100:
-        return 0, total_replicas
-    candidate = max(1, math.ceil(total_replicas * candidate_weight / 100))
-    candidate = min(candidate, max(total_replicas - 1, 1))
-    stable = max(total_replicas - candidate, 1)
-    return stable, candidate
 
 
 class Scaler:
