@@ -212,7 +212,7 @@ def test_deployment_progress_deadline_condition_rolls_back_at_once() -> None:
     """A candidate Deployment reporting ProgressDeadlineExceeded rolls back immediately."""
     from engine_builders import deployment
 
-    from sluice.engine.types import EmitEvent, EventType, Observation
+    from sluice.engine.types import Observation
 
     driver = Driver(policy([weight(10), pause(), weight(100)]))
     driver.step(observe())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sluice.engine.split import replica_split
 from sluice.routers.base import (
     AppliedWeight,
     RouteTarget,
     Scaler,
     WriteCounter,
-    replica_split,
 )
 
 
