@@ -1,96 +1,83 @@
-"""Kopf handlers: thin glue from kopf's events to the runtime's reconcile. No decisions here."""
+"""Kopf handlers: thin glue from kopf's watches to the controller's cache and queue."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import kopf
-import structlog
 
 from sluice.api.common import GROUP, VERSION
-from sluice.observability import RECONCILE_ERRORS
-from sluice.runtime.reconcile import Reconciler
-
-log = structlog.get_logger("sluice.handlers")
-
-ACTIVE_POLL_SECONDS = 1.0  # how often a rollout in progress looks at its Deployments
-IDLE_POLL_SECONDS = 30.0  # how often a finished Release checks that nothing drifted
-ERROR_BACKOFF_SECONDS = 2.0
+from sluice.cli.kubeconfig import login_as_configured
+from sluice.runtime.controller import Controller
 
 
 class _State:
-    reconciler: Reconciler | None = None
+    controller: Controller | None = None
     namespaced: bool = False
 
 
-def install(reconciler: Reconciler, namespaced: bool = False) -> None:
-    """Give the handlers the reconciler they use (done once, before kopf starts)."""
-    _State.reconciler = reconciler
+def install(controller: Controller, namespaced: bool = False) -> None:
+    """Give the handlers the controller they feed (done once, before kopf starts)."""
+    _State.controller = controller
     _State.namespaced = namespaced
 
 
-def _reconciler() -> Reconciler:
-    if _State.reconciler is None:
+def _controller() -> Controller:
+    if _State.controller is None:
         raise RuntimeError("sluice.handlers.install() was not called before kopf started")
-    return _State.reconciler
+    return _State.controller
 
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Keep kopf's own memory in annotations; Sluice alone writes status and Events."""
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    """kopf only watches; Sluice owns its finalizer, status and Events; workers start."""
+    # kopf must not remove Sluice's finalizer as "not needed": give kopf a name of its own.
+    settings.persistence.finalizer = f"{GROUP}/kopf"
     settings.posting.enabled = False
     # Watching named namespaces needs no cluster-wide scans (nor the RBAC to list namespaces).
     settings.scanning.disabled = _State.namespaced
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 70
+    _controller().start()
 
 
-def _wait(stopped: kopf.DaemonStopped, body: Any, seconds: float) -> None:
-    """Sleep up to seconds, waking early when the Release changes or the daemon stops."""
-    version = body.get("metadata", {}).get("resourceVersion")
-    deadline = time.monotonic() + seconds
-    while not stopped and time.monotonic() < deadline:
-        if body.get("metadata", {}).get("resourceVersion") != version:
-            return
-        stopped.wait(0.05)
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo:
+    """kopf talks to the cluster `sluice run` found (flag, $KUBECONFIG, in-cluster, ~/.kube)."""
+    return login_as_configured(**kwargs)
 
 
-@kopf.daemon(GROUP, VERSION, "releases", cancellation_timeout=10.0)
-def release_loop(stopped: kopf.DaemonStopped, body: Any, **_: Any) -> None:
-    """Reconcile one Release for as long as it exists: level-triggered, restart-safe."""
-    reconciler = _reconciler()
-    while not stopped:
-        if body.get("metadata", {}).get("deletionTimestamp"):
-            return  # the delete handler returns traffic to stable
-        try:
-            decision = reconciler.reconcile(body)
-        except Exception:
-            meta = body.get("metadata", {})
-            RECONCILE_ERRORS.labels(meta.get("namespace", ""), meta.get("name", "")).inc()
-            log.exception(
-                "reconcile failed", release=meta.get("name"), namespace=meta.get("namespace")
-            )
-            _wait(stopped, body, ERROR_BACKOFF_SECONDS)
-            continue
-        if decision.requeue_after is None:
-            pause = IDLE_POLL_SECONDS
-        else:
-            pause = min(max(decision.requeue_after, 0.05), ACTIVE_POLL_SECONDS)
-        _wait(stopped, body, pause)
+@kopf.on.cleanup()
+def stop_workers(**_: Any) -> None:
+    """Let the workers finish the key in hand."""
+    _controller().stop()
 
 
-@kopf.on.delete(GROUP, VERSION, "releases")
-def release_deleted(body: Any, **_: Any) -> None:
-    """Before a Release goes, all traffic returns to stable (unless it already succeeded).
+@kopf.on.event(GROUP, VERSION, "releases")
+async def release_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A Release changed: store it and queue it."""
+    _controller().on_release(event.get("type"), dict(event["object"]))
 
-    The reconcile executes the engine's SetWeight(0) before it returns, so once it returns
-    without raising, the traffic is where it must be and kopf may remove the finalizer.
-    A failure raises, and kopf retries with the finalizer still in place.
-    """
-    _reconciler().reconcile(body, deleting=True)
+
+@kopf.on.event("apps", "v1", "deployments")
+async def deployment_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A Deployment changed: store its state and wake the Releases that name it."""
+    _controller().on_deployment(event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event(GROUP, VERSION, "rolloutpolicies")
+async def policy_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A RolloutPolicy changed: store it and wake the Releases that follow it."""
+    _controller().on_policy(event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event("", "v1", "services")
+async def service_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A Service changed: wake the Releases that route through it."""
+    _controller().on_routing_object("Service", dict(event["object"]))
+
+
+@kopf.on.event("gateway.networking.k8s.io", "v1", "httproutes")
+async def httproute_event(event: kopf.RawEvent, **_: Any) -> None:
+    """An HTTPRoute changed: wake the Releases that weight it."""
+    _controller().on_routing_object("HTTPRoute", dict(event["object"]))

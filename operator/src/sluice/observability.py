@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 from sluice.api.release import Release
 from sluice.engine.types import Decision
@@ -31,9 +43,54 @@ RECONCILE_ERRORS = Counter(
 )
 
 
-def start_metrics_server(port: int, address: str = "0.0.0.0") -> None:
-    """Serve /metrics on the given port."""
-    start_http_server(port, addr=address)
+QUEUE_DEPTH = Gauge("sluice_workqueue_depth", "Release keys waiting for a worker")
+QUEUE_LATENCY = Histogram(
+    "sluice_workqueue_queue_seconds",
+    "Time a Release key waited between being due and a worker taking it",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+RECONCILE_SECONDS = Histogram(
+    "sluice_reconcile_seconds",
+    "Time one reconcile of one Release took",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+HealthCheck = Callable[[], tuple[bool, str]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """/metrics for Prometheus, /healthz for the liveness probe."""
+
+    health: HealthCheck = staticmethod(lambda: (True, "ok"))
+
+    def do_GET(self) -> None:
+        """Answer /metrics and /healthz; 404 otherwise."""
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+        elif path == "/healthz":
+            healthy, message = type(self).health()
+            self._send(200 if healthy else 503, message.encode() + b"\n", "text/plain")
+        else:
+            self._send(404, b"not found\n", "text/plain")
+
+    def _send(self, code: int, payload: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Probes every few seconds are not worth a log line."""
+
+
+def start_metrics_server(port: int, health: HealthCheck, address: str = "0.0.0.0") -> int:
+    """Serve /metrics and /healthz on the given port (0: any free port); return the port."""
+    handler = type("Handler", (_Handler,), {"health": staticmethod(health)})
+    server = ThreadingHTTPServer((address, port), handler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return int(server.server_address[1])
 
 
 _PHASES: dict[tuple[str, str], str] = {}

@@ -132,7 +132,8 @@ def test_sluice_run_help_lists_every_flag_the_chart_uses(render: Render) -> None
 
 
 def test_deployment_defaults_two_replicas_non_root_read_only_with_probes(render: Render) -> None:
-    """Two replicas, non-root, read-only root filesystem, probes on the metrics port."""
+    """Two replicas, non-root, read-only root filesystem; liveness on /healthz (work progress),
+    readiness on /metrics, both on the metrics port."""
     deployment = only(render(), "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -143,8 +144,10 @@ def test_deployment_defaults_two_replicas_non_root_read_only_with_probes(render:
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert container["image"] == "ghcr.io/sluice-dev/sluice:0.1.0"
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    assert "--workers=16" in container["args"]
+    assert "--stall-seconds=120" in container["args"]
 
 
 def test_scheduling_values_reach_the_pod(render: Render) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 import structlog
 
+from sluice.cli.kubeconfig import load_cluster_config
 from sluice.logging import configure_logging
+from sluice.runtime.controller import DEFAULT_WORKERS
 
 log = structlog.get_logger("sluice.operator")
 
@@ -62,7 +64,7 @@ def main() -> None:
     "--kubeconfig",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Kubeconfig to use; in-cluster configuration when omitted.",
+    help="Kubeconfig to use. Without it: $KUBECONFIG, then in-cluster, then ~/.kube/config.",
 )
 @click.option(
     "--namespace",
@@ -91,11 +93,25 @@ def main() -> None:
 @click.option("--lease-seconds", default=15, show_default=True, type=int)
 @click.option("--identity", default=None, help="This replica's name in the Lease.")
 @click.option(
+    "--workers",
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Releases reconciled at once (a bounded pool; no Release owns a thread).",
+)
+@click.option(
+    "--stall-seconds",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="/healthz fails when Releases have waited this long with no reconcile finishing.",
+)
+@click.option(
     "--metrics-port",
     default=8080,
     show_default=True,
     type=int,
-    help="Port of the /metrics endpoint (0 disables it).",
+    help="Port of /metrics and /healthz (0 disables them).",
 )
 @click.option("--log-level", default="INFO", show_default=True)
 def run(
@@ -107,24 +123,29 @@ def run(
     lease_namespace: str | None,
     lease_seconds: int,
     identity: str | None,
+    workers: int,
+    stall_seconds: float,
     metrics_port: int,
     log_level: str,
 ) -> None:
     """Run the operator."""
     configure_logging(log_level)
     import kopf
-    from kubernetes import client, config
+    from kubernetes import client
 
-    if kubeconfig is not None:
-        os.environ["KUBECONFIG"] = str(kubeconfig)
-        config.load_kube_config(config_file=str(kubeconfig))
-    else:
-        config.load_incluster_config()
+    source = load_cluster_config(kubeconfig)
     identity = identity or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+    from sluice import handlers
     from sluice.observability import start_metrics_server
+    from sluice.runtime.cache import ClusterCache
+    from sluice.runtime.controller import Controller
+    from sluice.runtime.reconcile import Reconciler
 
-    if metrics_port:  # before the election: a standby must answer its probes too
-        start_metrics_server(metrics_port)
+    cache = ClusterCache()
+    reconciler = Reconciler(client.ApiClient(), cache, default_prometheus_url=prometheus_url)
+    controller = Controller(reconciler, cache, workers=workers)
+    if metrics_port:  # before the election: a standby answers its probes too (its queue is empty)
+        start_metrics_server(metrics_port, lambda: controller.health(stall_seconds))
     if leader_election:
         _wait_for_leadership(
             lease_name,
@@ -132,12 +153,14 @@ def run(
             identity,
             lease_seconds,
         )
-    from sluice import handlers
-    from sluice.runtime.reconcile import Reconciler
-
-    reconciler = Reconciler(client.ApiClient(), default_prometheus_url=prometheus_url)
-    handlers.install(reconciler, namespaced=bool(namespaces))
-    log.info("starting", identity=identity, namespaces=list(namespaces) or "all")
+    handlers.install(controller, namespaced=bool(namespaces))
+    log.info(
+        "starting",
+        identity=identity,
+        cluster=source,
+        namespaces=list(namespaces) or "all",
+        workers=workers,
+    )
     kopf.run(
         standalone=True,
         clusterwide=not namespaces,

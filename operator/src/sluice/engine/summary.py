@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sluice.api.policy import Metric
-from sluice.api.release import Condition, ConditionStatus, Outcome
+from sluice.api.release import Condition, ConditionStatus, Outcome, Release, ReleaseStatus
 from sluice.engine.analysis import Hold, hold_cause, rollback_cause
 from sluice.engine.conditions import (
     ANALYSIS_HEALTHY,
@@ -30,7 +31,7 @@ from sluice.engine.steps import (
     step_at,
     step_label,
 )
-from sluice.engine.types import EventType
+from sluice.engine.types import Decision, EventType, Observation
 
 EVENT_CONDITIONS = (DEGRADED, ANALYSIS_HEALTHY)
 
@@ -235,3 +236,18 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
         message=message,
         observed_generation=draft.generation,
     )
+
+
+def action_failed(release: Release, error: str, now: datetime) -> Decision:
+    """Report a failed attempt to act, at once: Degraded (ActionFailed) and a Warning Event.
+
+    Nothing else changes: the recorded intent (weights, step) stays, and the next pass retries.
+    """
+    draft = Draft(
+        release, Observation(None, None, action_error=error), now, release.status or ReleaseStatus()
+    )
+    before = list(draft.status.conditions)
+    _summarize_action_error(draft)
+    _emit_condition_changes(draft, before)
+    draft.update(phase=phase(draft.status.conditions))
+    return Decision(status=draft.status, actions=tuple(draft.actions))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,18 +17,28 @@ class RouterError(Exception):
     """A router cannot do its job; the message names the object and what is wrong."""
 
 
+ScaleListener = Callable[[str, str, int, str], None]  # (namespace, name, replicas, version)
+
+
 @dataclass
 class WriteCounter:
-    """Counts the API writes a reconcile makes (the benchmark reports them per step)."""
+    """Counts the API writes a reconcile makes (the benchmark reports them per step), and
+    tells a listener of each scale write, so that watched state sees it before its event."""
 
     writes: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    on_scale: ScaleListener | None = None
 
     def count(self, kind: str) -> None:
         """Record one write of this kind."""
         self.writes += 1
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         API_WRITES.labels(kind).inc()
+
+    def scaled(self, namespace: str, name: str, replicas: int, resource_version: str) -> None:
+        """Tell the listener that a Deployment was scaled (at this resourceVersion)."""
+        if self.on_scale is not None:
+            self.on_scale(namespace, name, replicas, resource_version)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class Scaler:
     def __init__(self, api_client: Any, writes: WriteCounter) -> None:
         self.apps = client.AppsV1Api(api_client)
         self.writes = writes
+        self.written: dict[tuple[str, str], int] = {}  # what this scaler set, newest first
 
     def replicas(self, namespace: str, name: str) -> int:
         """Return the desired replicas of a Deployment."""
@@ -79,15 +91,21 @@ class Scaler:
         return int(scale.spec.replicas or 0)
 
     def scale(self, namespace: str, name: str, replicas: int, current: int | None = None) -> None:
-        """Set a Deployment's replicas, skipping the write when it already has them."""
+        """Set a Deployment's replicas, skipping the write when it already has them.
+
+        current: the replicas as observed (watched state); None reads them from the API.
+        """
+        current = self.written.get((namespace, name), current)
         if current is None:
             current = self.replicas(namespace, name)
         if current == replicas:
             return
-        self.apps.patch_namespaced_deployment_scale(
+        scale = self.apps.patch_namespaced_deployment_scale(
             name, namespace, {"spec": {"replicas": replicas}}
         )
         self.writes.count("deployments/scale")
+        self.written[(namespace, name)] = replicas
+        self.writes.scaled(namespace, name, replicas, scale.metadata.resource_version)
 
     def exists(self, namespace: str, name: str) -> bool:
         """Tell whether the Deployment exists."""

@@ -49,5 +49,6 @@ class ReplicaRatioRouter:
         rollback), the candidate's pods leave the Service first, so one write ends its traffic.
         """
         stable, candidate = replica_split(candidate_weight, total_replicas)
-        self.scaler.scale(target.namespace, target.candidate, candidate)
-        self.scaler.scale(target.namespace, target.stable, stable)
+        namespace = target.namespace
+        self.scaler.scale(namespace, target.candidate, candidate, target.candidate_replicas)
+        self.scaler.scale(namespace, target.stable, stable, target.stable_replicas)

@@ -252,7 +252,8 @@ class ClusterCache:
 
 
 def _version(body: dict[str, Any]) -> str | None:
-    return body.get("metadata", {}).get("resourceVersion")
+    version = body.get("metadata", {}).get("resourceVersion")
+    return None if version is None else str(version)
 
 
 def _int_version(body: dict[str, Any]) -> int | None:

@@ -6,15 +6,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from sluice.api.release import Release, ReleaseStatus
 from sluice.engine.types import Decision, EmitEvent, ScaleDeployment, SetWeight
-from sluice.routers import RouteTarget, TrafficRouter, WriteCounter
+from sluice.routers import RouterError, RouteTarget, TrafficRouter, WriteCounter
 from sluice.routers.base import Scaler
+from sluice.runtime.cache import ClusterCache
+from sluice.runtime.errors import ActionFailed, StaleRelease, describe
 from sluice.runtime.kube import patch_release_status
 
 COMPONENT = "sluice"
+log = structlog.get_logger("sluice.execute")
 
 
 def status_document(status: ReleaseStatus | None) -> dict[str, Any]:
@@ -61,6 +66,8 @@ def post_event(api_client: Any, release: Release, event: EmitEvent, writes: Writ
 
 def execute(
     api_client: Any,
+    cache: ClusterCache,
+    body: dict[str, Any],
     release: Release,
     decision: Decision,
     router: TrafficRouter | None,
@@ -71,27 +78,50 @@ def execute(
 
     The status is written before the traffic moves, so an operator killed in between resumes
     by re-applying the recorded weight: no step is applied twice and no weight goes back.
+    The write carries the resourceVersion that was read: a Release changed meanwhile (a command,
+    an edit, another replica) raises StaleRelease, and nothing is done on the old view.
+    A failed action raises ActionFailed; the recorded intent stays and is retried.
     """
     meta = release.metadata
     if status_changed(release.status, decision.status):
-        patch_release_status(
-            api_client, meta.namespace, meta.name, status_document(decision.status)
-        )
+        version = str(body.get("metadata", {}).get("resourceVersion", ""))
+        try:
+            written = patch_release_status(
+                api_client, meta.namespace, meta.name, status_document(decision.status), version
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                raise StaleRelease(meta.name) from exc
+            raise ActionFailed(f"writing the status: {describe(exc)}") from exc
         writes.count("releases/status")
+        cache.put_release(written)
     scaler = Scaler(api_client, writes)
+    observed = {"stable": target.stable_replicas, "candidate": target.candidate_replicas}
     # Traffic first, Events last: an Event never delays a rollback.
-    ordered = [a for a in decision.actions if not isinstance(a, EmitEvent)] + [
-        a for a in decision.actions if isinstance(a, EmitEvent)
-    ]
-    for action in ordered:
-        if isinstance(action, SetWeight):
-            if router is None:
-                raise RuntimeError("the engine asked for a weight without a router")
-            router.apply_weight(target, action.candidate_weight, action.total_replicas)
-        elif isinstance(action, ScaleDeployment):
-            name = release.spec.stable if action.role == "stable" else release.spec.candidate
-            scaler.scale(meta.namespace, name, action.replicas)
-        elif isinstance(action, EmitEvent):
-            post_event(api_client, release, action, writes)
-        else:  # pragma: no cover - the Action union is closed
-            raise TypeError(f"unknown action {action!r}")
+    for action in decision.actions:
+        try:
+            if isinstance(action, SetWeight):
+                if router is None:
+                    raise RuntimeError("the engine asked for a weight without a router")
+                router.apply_weight(target, action.candidate_weight, action.total_replicas)
+            elif isinstance(action, ScaleDeployment):
+                name = target.stable if action.role == "stable" else target.candidate
+                scaler.scale(meta.namespace, name, action.replicas, observed[action.role])
+        except (ApiException, RouterError) as exc:
+            raise ActionFailed(f"{describe_action(action, target)}: {describe(exc)}") from exc
+    for action in decision.actions:
+        if isinstance(action, EmitEvent):
+            try:
+                post_event(api_client, release, action, writes)
+            except ApiException as exc:  # an Event is never worth failing a rollout for
+                log.warning("posting an Event failed", reason=action.reason, error=describe(exc))
+
+
+def describe_action(action: SetWeight | ScaleDeployment | EmitEvent, target: RouteTarget) -> str:
+    """An action in a few words, for error messages."""
+    if isinstance(action, SetWeight):
+        return f"setting the candidate's weight to {action.candidate_weight}%"
+    if isinstance(action, ScaleDeployment):
+        name = target.stable if action.role == "stable" else target.candidate
+        return f'scaling Deployment "{name}" ({action.role}) to {action.replicas}'
+    return f"posting Event {action.reason}"

@@ -17,7 +17,7 @@ from sluice.api.commands import COMMAND_ANNOTATION, Command
 from sluice.api.policy import Metric, PrometheusProvider, RolloutPolicySpec
 from sluice.api.release import Release
 from sluice.engine.decide import due_metrics
-from sluice.engine.types import MetricResult, Observation, ResultKind
+from sluice.engine.types import Claim, MetricResult, Observation, ResultKind
 from sluice.metrics.prometheus import (
     Credentials,
     basic_auth_from_secret,
@@ -28,7 +28,7 @@ from sluice.metrics.prometheus import (
 )
 from sluice.metrics.provider import MetricProvider, QueryVariables
 from sluice.routers import RouterError, RouteTarget, TrafficRouter
-from sluice.runtime.kube import read_deployment, read_policy
+from sluice.runtime.cache import ClusterCache
 
 CA_DIRECTORY = Path(tempfile.gettempdir()) / "sluice-ca"
 _PROVIDERS: dict[tuple[str, str, str | None], MetricProvider] = {}
@@ -42,10 +42,10 @@ class PolicyLookup:
     error: str | None
 
 
-def lookup_policy(api_client: Any, release: Release) -> PolicyLookup:
-    """Read and validate the RolloutPolicy a Release names."""
+def lookup_policy(cache: ClusterCache, release: Release) -> PolicyLookup:
+    """Find (in watched state) and validate the RolloutPolicy a Release names."""
     namespace, name = release.metadata.namespace, release.spec.policy_ref.name
-    raw = read_policy(api_client, namespace, name)
+    raw = cache.policy(namespace, name)
     if raw is None:
         return PolicyLookup(None, f'RolloutPolicy "{name}" not found in namespace "{namespace}"')
     try:
@@ -186,7 +186,37 @@ def route_target(release: Release) -> RouteTarget:
     )
 
 
+def claims_on_deployments(cache: ClusterCache, release: Release) -> tuple[Claim, ...]:
+    """The other Releases (in watched state) that name this Release's Deployments."""
+    meta, spec = release.metadata, release.spec
+    claims = []
+    for body in cache.claimants(meta.namespace, (spec.stable, spec.candidate)):
+        other = body.get("metadata", {})
+        if other.get("name") == meta.name:
+            continue
+        status = body.get("status") or {}
+        ended = status.get("outcome") is not None or bool(other.get("deletionTimestamp"))
+        claims.append(
+            Claim(
+                name=str(other.get("name", "")),
+                created=str(other.get("creationTimestamp", "")),
+                running=status.get("currentStep") is not None and not ended,
+                active=not ended,
+            )
+        )
+    return tuple(claims)
+
+
+def needs_router(release: Release, deleting: bool) -> bool:
+    """Whether the engine may act on traffic: not for a finished rollout that has settled."""
+    status = release.status
+    if deleting or status is None or status.outcome is None:
+        return True
+    return status.scale_down_at is not None and not status.scaled_down
+
+
 def observe(
+    cache: ClusterCache,
     api_client: Any,
     release: Release,
     policy: PolicyLookup,
@@ -198,12 +228,14 @@ def observe(
 ) -> Observation:
     """Read the Deployments, the router's state, the command and the due metrics."""
     namespace = release.metadata.namespace
-    stable = read_deployment(api_client, namespace, release.spec.stable)
-    candidate = read_deployment(api_client, namespace, release.spec.candidate)
+    stable = cache.deployment(namespace, release.spec.stable)
+    candidate = cache.deployment(namespace, release.spec.candidate)
     command, command_error = parse_command(release)
     applied: int | None = None
     exact: bool | None = None
     status = release.status
+    if not needs_router(release, deleting):
+        router = None
     if router is not None and router_error is None and stable and candidate:
         try:
             target = replace(
@@ -239,4 +271,6 @@ def observe(
         command_error=command_error,
         policy_error=policy_error,
         deleting=deleting,
+        claims=claims_on_deployments(cache, release),
+        created=str((release.metadata.model_extra or {}).get("creationTimestamp") or ""),
     )

@@ -1,20 +1,24 @@
-"""One reconcile of one Release: observe, decide, execute. The handlers call only this."""
+"""One reconcile of one Release: observe, decide, execute. The controller calls only this."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from kubernetes.client.rest import ApiException
 
 from sluice.api.release import Release
 from sluice.engine.decide import decide
+from sluice.engine.summary import action_failed
 from sluice.engine.types import Decision
 from sluice.observability import record_decision
 from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
-from sluice.runtime.execute import execute
+from sluice.runtime.cache import ClusterCache
+from sluice.runtime.execute import execute, post_event, status_changed, status_document
+from sluice.runtime.kube import patch_release_status
 from sluice.runtime.observe import lookup_policy, observe, route_target
 
 log = structlog.get_logger("sluice.reconcile")
@@ -27,14 +31,21 @@ def utc_now() -> datetime:
 
 @dataclass
 class Reconciler:
-    """Holds what reconciles share: the API client, the default Prometheus, a clock."""
+    """Holds what reconciles share: the API client, watched state, the default Prometheus."""
 
     api_client: Any
+    cache: ClusterCache
     default_prometheus_url: str | None = None
     clock: Callable[[], datetime] = utc_now
     writes: WriteCounter = field(default_factory=WriteCounter)
 
-    def reconcile(self, body: dict[str, Any], deleting: bool = False) -> Decision:
+    def __post_init__(self) -> None:
+        if self.writes.on_scale is None:
+            self.writes.on_scale = self.cache.scaled
+
+    def reconcile(
+        self, body: dict[str, Any], deleting: bool = False, action_error: str | None = None
+    ) -> Decision:
         """Bring one Release one step closer to what its spec and policy ask for."""
         release = Release.model_validate(_plain(body))
         structlog.contextvars.bind_contextvars(
@@ -49,8 +60,9 @@ class Reconciler:
             router = router_for(release.spec.traffic_routing, self.api_client, self.writes)
         except RouterError as exc:
             router_error = str(exc)
-        policy = lookup_policy(self.api_client, release)
+        policy = lookup_policy(self.cache, release)
         observation = observe(
+            self.cache,
             self.api_client,
             release,
             policy,
@@ -60,12 +72,40 @@ class Reconciler:
             now,
             deleting=deleting,
         )
+        observation = replace(observation, action_error=action_error)
         decision = decide(release, policy.spec, observation, now)
-        execute(self.api_client, release, decision, router, route_target(release), self.writes)
+        target = route_target(release)
+        if observation.stable is not None and observation.candidate is not None:
+            target = replace(
+                target,
+                stable_replicas=observation.stable.replicas,
+                candidate_replicas=observation.candidate.replicas,
+            )
+        execute(self.api_client, self.cache, body, release, decision, router, target, self.writes)
         record_decision(release, decision)
         for action in decision.actions:
             log.info("action", action=type(action).__name__, **_fields(action))
         return decision
+
+    def report_failure(self, body: dict[str, Any], error: str) -> None:
+        """Say at once, in the status and an Event, that acting failed (best effort)."""
+        release = Release.model_validate(_plain(body))
+        decision = action_failed(release, error, self.clock())
+        meta = release.metadata
+        version = str(body.get("metadata", {}).get("resourceVersion", ""))
+        try:
+            if status_changed(release.status, decision.status):
+                document = status_document(decision.status)
+                written = patch_release_status(
+                    self.api_client, meta.namespace, meta.name, document, version
+                )
+                self.writes.count("releases/status")
+                self.cache.put_release(written)
+            for event in decision.actions:
+                if hasattr(event, "reason"):
+                    post_event(self.api_client, release, event, self.writes)  # type: ignore[arg-type]
+        except ApiException as exc:
+            log.warning("reporting a failure failed", status=exc.status, reason=exc.reason)
 
 
 def _fields(action: object) -> dict[str, Any]:
@@ -73,7 +113,7 @@ def _fields(action: object) -> dict[str, Any]:
 
 
 def _plain(body: Any) -> dict[str, Any]:
-    """Turn kopf's body view into a plain dict the models can validate."""
+    """Turn a watched body into a plain dict the models can validate."""
     plain: dict[str, Any] = {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),

@@ -73,7 +73,7 @@ class WorkQueue(Generic[K]):
         with self._lock:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
-        return min(BACKOFF_BASE_SECONDS * 2 ** (failures - 1), BACKOFF_MAX_SECONDS)
+        return float(min(BACKOFF_BASE_SECONDS * 2.0 ** (failures - 1), BACKOFF_MAX_SECONDS))
 
     def forget(self, key: K) -> None:
         """The key succeeded (or is gone): its next failure backs off from the start."""

@@ -1,0 +1,243 @@
+"""The controller: watch events wake Release keys on a work queue; a bounded pool reconciles them.
+
+No Release owns a thread. A key is reconciled by one worker at a time, woken by a change to the
+Release or to what it depends on, or at the exact moment the engine asked for (`requeue_after`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from sluice.api.common import GROUP
+from sluice.observability import RECONCILE_ERRORS, RECONCILE_SECONDS
+from sluice.runtime.cache import ClusterCache, ReleaseKey, release_key
+from sluice.runtime.errors import StaleRelease, describe
+from sluice.runtime.kube import set_finalizers
+from sluice.runtime.reconcile import Reconciler
+from sluice.runtime.workqueue import WorkQueue
+
+log = structlog.get_logger("sluice.controller")
+
+FINALIZER = f"{GROUP}/finalizer"
+STALE_RETRY_SECONDS = 1.0  # after a 409 the watch brings the newer Release; this is a safety net
+DEFAULT_WORKERS = 16
+
+
+def wants_wake_ups(body: dict[str, Any]) -> bool:
+    """Whether a change to another object can matter to this Release.
+
+    A finished, settled Release reacts only to its own changes (a spec edit, a command); the
+    engine still decides everything when it is woken.
+    """
+    meta, status = body.get("metadata", {}), body.get("status") or {}
+    if meta.get("deletionTimestamp") or status.get("outcome") is None:
+        return True
+    if meta.get("generation") != status.get("observedGeneration"):
+        return True
+    return status.get("scaleDownAt") is not None and not status.get("scaledDown")
+
+
+@dataclass
+class Controller:
+    """Watched state, the work queue and the workers that reconcile Releases."""
+
+    reconciler: Reconciler
+    cache: ClusterCache
+    workers: int = DEFAULT_WORKERS
+    queue: WorkQueue[ReleaseKey] = field(default_factory=WorkQueue)
+    errors: dict[ReleaseKey, str] = field(default_factory=dict)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the workers."""
+        for index in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("workers started", workers=self.workers)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the workers finish their current key, then stop them."""
+        self.queue.shut_down()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def health(self, stall_seconds: float) -> tuple[bool, str]:
+        """Healthy unless keys have waited without any progress for stall_seconds."""
+        stalled = self.queue.stalled_for()
+        if stalled > stall_seconds:
+            return False, f"no progress for {stalled:.0f}s while {len(self.queue)} keys wait"
+        return True, f"ok: {len(self.queue)} keys waiting"
+
+    # Watch events (called on kopf's event loop: quick, never blocking on I/O) -----------------
+
+    def on_release(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """A Release was listed, added, modified or deleted."""
+        key = release_key(body)
+        if event_type == "DELETED":
+            self.cache.remove_release(key)
+            self.queue.drop(key)
+            self.errors.pop(key, None)
+            self._wake_claimants(body)
+            return
+        before = self.cache.release(key)
+        if not self.cache.put_release(body):
+            return  # the echo of our own write, or an older version
+        self.queue.add(key)
+        if _ended_or_leaving(before, body):
+            self._wake_claimants(body)
+
+    def on_deployment(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """A Deployment changed (replicas, readiness, template) or went away."""
+        namespace, name = _namespace_name(body)
+        if event_type == "DELETED":
+            self.cache.remove_deployment(namespace, name)
+        elif not self.cache.put_deployment(body):
+            return
+        self._wake("Deployment", namespace, name)
+
+    def on_policy(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """A RolloutPolicy changed or went away."""
+        namespace, name = _namespace_name(body)
+        if event_type == "DELETED":
+            self.cache.remove_policy(namespace, name)
+        elif not self.cache.put_policy(body):
+            return
+        self._wake("RolloutPolicy", namespace, name)
+
+    def on_routing_object(self, kind: str, body: dict[str, Any]) -> None:
+        """A Service or HTTPRoute changed: the Releases routing through it look again."""
+        namespace, name = _namespace_name(body)
+        self._wake(kind, namespace, name)
+
+    def _wake(self, kind: str, namespace: str, name: str) -> None:
+        for key in self.cache.releases_concerned(kind, namespace, name):
+            body = self.cache.release(key)
+            if body is not None and wants_wake_ups(body):
+                self.queue.add(key)
+
+    def _wake_claimants(self, body: dict[str, Any]) -> None:
+        """A Release ended or left: Releases waiting on its Deployments may go now."""
+        namespace = str(body.get("metadata", {}).get("namespace", ""))
+        spec = body.get("spec") or {}
+        names = [str(spec[role]) for role in ("stable", "candidate") if spec.get(role)]
+        for name in names:
+            self._wake("Deployment", namespace, name)
+
+    # Workers ----------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            key = self.queue.get()
+            if key is None:
+                return
+            try:
+                with RECONCILE_SECONDS.time():
+                    self.process(key)
+            finally:
+                self.queue.done(key)
+
+    def process(self, key: ReleaseKey) -> None:
+        """Reconcile one Release: its finalizer, one observe-decide-execute pass, the next wake."""
+        structlog.contextvars.clear_contextvars()
+        body = self.cache.release(key)
+        if body is None:
+            self.queue.drop(key)
+            self.errors.pop(key, None)
+            return
+        meta = body.get("metadata", {})
+        deleting = bool(meta.get("deletionTimestamp"))
+        finalizers = list(meta.get("finalizers") or [])
+        if deleting and FINALIZER not in finalizers:
+            return
+        try:
+            if FINALIZER not in finalizers:
+                body = self._set_finalizers(body, [*finalizers, FINALIZER])
+            decision = self.reconciler.reconcile(
+                body, deleting=deleting, action_error=self.errors.get(key)
+            )
+            if deleting:
+                latest = self.cache.release(key) or body
+                kept = [f for f in latest["metadata"].get("finalizers") or [] if f != FINALIZER]
+                self._set_finalizers(latest, kept)
+        except StaleRelease:
+            self.queue.add_after(key, STALE_RETRY_SECONDS)
+            return
+        except Exception as exc:  # every failure is reported, backed off and retried
+            self._failed(key, exc)
+            return
+        self.queue.forget(key)
+        if self.errors.pop(key, None) is not None:
+            self.queue.add(key)  # recovered: the next pass clears the Degraded condition
+        elif decision.requeue_after is not None:
+            self.queue.add_after(key, decision.requeue_after)
+
+    def _set_finalizers(self, body: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
+        meta = body["metadata"]
+        try:
+            written = set_finalizers(
+                self.reconciler.api_client,
+                meta["namespace"],
+                meta["name"],
+                finalizers,
+                str(meta.get("resourceVersion", "")),
+            )
+        except Exception as exc:
+            if getattr(exc, "status", None) == 409:
+                raise StaleRelease(meta["name"]) from exc
+            if getattr(exc, "status", None) == 404:
+                return body  # already gone
+            raise
+        self.reconciler.writes.count("releases")
+        self.cache.put_release(written)
+        return written
+
+    def _failed(self, key: ReleaseKey, exc: Exception) -> None:
+        """Report a failure once per distinct error, and retry the key with backoff."""
+        message = describe(exc)
+        namespace, name = key
+        RECONCILE_ERRORS.labels(namespace, name).inc()
+        delay = self.queue.backoff(key)
+        log.warning(
+            "reconcile failed",
+            release=name,
+            namespace=namespace,
+            error=message,
+            retry_in=delay,
+            exc_info=not _is_expected(exc),
+        )
+        first = self.errors.get(key) != message
+        self.errors[key] = message
+        body = self.cache.release(key)
+        if first and body is not None:
+            self.reconciler.report_failure(body, message)
+        self.queue.add_after(key, delay)
+
+
+def _namespace_name(body: dict[str, Any]) -> tuple[str, str]:
+    meta = body.get("metadata", {})
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def _ended_or_leaving(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """Whether this change ended a rollout or started the Release's deletion."""
+    if after.get("metadata", {}).get("deletionTimestamp"):
+        return True
+    old = (before or {}).get("status") or {}
+    new = after.get("status") or {}
+    return new.get("outcome") is not None and old.get("outcome") != new.get("outcome")
+
+
+def _is_expected(exc: Exception) -> bool:
+    """API and action errors are expected (no traceback needed); anything else is a bug."""
+    from kubernetes.client.rest import ApiException
+
+    from sluice.runtime.errors import ActionFailed
+
+    return isinstance(exc, ApiException | ActionFailed)
