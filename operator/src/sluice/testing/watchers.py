@@ -123,3 +123,33 @@ class HTTPRouteWeightRecorder(_Recorder):
                         if not self.weights or self.weights[-1] != weight:
                             self.weights.append(weight)
                     return
+
+
+class ReplicaChangeRecorder(_Recorder):
+    """Records every change of spec.replicas of the named Deployments, after the first sight."""
+
+    def __init__(self, api_client: Any, namespace: str, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.apps = client.AppsV1Api(api_client)
+        self.namespace, self.names = namespace, names
+        self.last: dict[str, int] = {}
+        self.changes: list[tuple[str, int, int]] = []  # (name, before, after)
+
+    def _lister(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.apps.list_namespaced_deployment, (self.namespace,)
+
+    def _record(self, obj: Any) -> None:
+        name = obj.metadata.name
+        if name not in self.names:
+            return
+        replicas = int(obj.spec.replicas or 0)
+        with self.lock:
+            before = self.last.get(name)
+            self.last[name] = replicas
+            if before is not None and before != replicas:
+                self.changes.append((name, before, replicas))
+
+    def decreases(self) -> list[tuple[str, int, int]]:
+        """The changes that lowered a Deployment's replicas."""
+        with self.lock:
+            return [change for change in self.changes if change[2] < change[1]]
