@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -89,7 +90,7 @@ def test_editing_a_succeeded_release_for_the_next_version_ramps_through_every_an
     measured = status["measurements"][0]
     assert measured["metric"] == "error-rate"
     assert _at(measured["time"]) > _at(history[second]["time"]), "measured in this rollout"
-    analysis_steps = [(a, b) for a, b in zip(steps, steps[1:], strict=False) if a["step"] in (1, 3)]
+    analysis_steps = [(a, b) for a, b in pairwise(steps) if a["step"] in (1, 3)]
     assert len(analysis_steps) == 2
     for began, ended in analysis_steps:  # two measurements 1 s apart before moving on
         assert (_at(ended["time"]) - _at(began["time"])).total_seconds() >= 1
