@@ -1,0 +1,1 @@
+"""`make bench`: rollback latency, the scale curve and the idle cost of the operator."""
