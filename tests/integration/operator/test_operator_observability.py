@@ -58,6 +58,9 @@ def test_metrics_logs_and_events_describe_a_finished_canary(
         in metrics
     )
     assert 'sluice_api_writes_total{resource="releases/status"}' in metrics
+    assert "sluice_workqueue_depth" in metrics and "sluice_reconcile_seconds_bucket" in metrics
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        assert response.status == 200 and response.read().startswith(b"ok")
     assert bound, "log lines carry the release they are about"
     assert all(line["namespace"] == namespace and "step" in line for line in bound)
     assert {"RolloutStarted", "Succeeded"} <= reasons

@@ -139,6 +139,7 @@ class WorkQueue(Generic[K]):
 
     def __len__(self) -> int:
         with self._lock:
+            self._fire_timers_locked()
             return len(self._ready)
 
     def scheduled(self, key: K) -> float | None:

@@ -1,0 +1,107 @@
+"""The controller's health and its response to failures, with the reconcile narrowed to a stub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+from sluice.api.release import ReleaseStatus
+from sluice.engine.types import Decision
+from sluice.runtime.cache import ClusterCache
+from sluice.runtime.controller import FINALIZER, Controller
+from sluice.runtime.workqueue import WorkQueue
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class StubReconciler:
+    """Stands in for the Reconciler: raises what it is told to, records failure reports."""
+
+    def __init__(self) -> None:
+        self.api_client = None
+        self.error: Exception | None = None
+        self.reported: list[str] = []
+        self.seen_errors: list[str | None] = []
+        self.requeue: float | None = 30.0
+
+    def reconcile(self, body: Any, deleting: bool = False, action_error: str | None = None) -> Any:
+        """Fail when told to; else decide to look again after self.requeue."""
+        self.seen_errors.append(action_error)
+        if self.error is not None:
+            raise self.error
+        return Decision(status=ReleaseStatus(), requeue_after=self.requeue)
+
+    def report_failure(self, body: Any, error: str) -> None:
+        """Record the report."""
+        self.reported.append(error)
+
+
+def _controller() -> tuple[Controller, StubReconciler, Clock]:
+    clock = Clock()
+    stub = StubReconciler()
+    cache = ClusterCache()
+    controller = Controller(stub, cache, workers=1, queue=WorkQueue(clock))  # type: ignore[arg-type]
+    body = {
+        "metadata": {
+            "namespace": "ns",
+            "name": "web",
+            "resourceVersion": "1",
+            "finalizers": [FINALIZER],
+        },
+        "spec": {"stable": "a", "candidate": "b"},
+    }
+    controller.on_release("ADDED", body)
+    return controller, stub, clock
+
+
+def test_health_fails_only_when_waiting_keys_make_no_progress() -> None:
+    """A waiting key with no reconcile finishing for the stall time makes /healthz fail."""
+    controller, _, clock = _controller()
+    assert controller.health(120)[0] is True
+    clock.now += 121
+    healthy, message = controller.health(120)
+    assert healthy is False and "1 keys wait" in message
+    key = controller.queue.get()
+    assert key is not None
+    controller.queue.done(key)
+    assert controller.health(120)[0] is True
+
+
+def test_a_failure_is_reported_once_retried_with_backoff_and_cleared_after_success() -> None:
+    """The same error is reported once; retries pass it to the engine; success clears it."""
+    controller, stub, _ = _controller()
+    forbidden = ApiException(status=403, reason="Forbidden")
+    stub.error = forbidden
+    controller.process(("ns", "web"))
+    controller.process(("ns", "web"))
+    assert stub.reported == ["403 Forbidden"]
+    assert stub.seen_errors == [None, "403 Forbidden"]
+    assert controller.queue.scheduled(("ns", "web")) == 0.5, "the first backoff is kept"
+    stub.error = None
+    controller.process(("ns", "web"))
+    assert controller.errors == {}
+    assert len(controller.queue) == 1, "one more pass right away clears Degraded"
+
+
+def test_the_engines_requeue_becomes_an_exact_timer() -> None:
+    """A 1 h pause is one timer at 3600 s, not a poll."""
+    controller, stub, clock = _controller()
+    stub.requeue = 3600.0
+    key = controller.queue.get()
+    assert key is not None
+    controller.process(key)
+    controller.queue.done(key)
+    assert controller.queue.scheduled(key) == 3600.0
+    clock.now += 3599
+    assert len(controller.queue) == 0
+    clock.now += 1
+    assert len(controller.queue) == 1
