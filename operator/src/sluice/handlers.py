@@ -38,9 +38,6 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.scanning.disabled = _State.namespaced
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 70
-    # kopf holds each object's events for batch_window to merge bursts; the handlers only
-    # store and queue (the queue de-duplicates), so a long window only adds latency.
-    settings.batching.batch_window = 0.01
     _controller().start()
 
 
