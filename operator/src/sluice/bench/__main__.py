@@ -54,6 +54,13 @@ def _clean(value: Any) -> Any:
     help="Which parts to run, comma-separated: rollback, scale, idle.",
 )
 @click.option("--rollback-runs", "--runs", default=20, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--scale-sizes",
+    default="10,100,1000",
+    show_default=True,
+    callback=_sizes,
+    help="Releases progressing at once, one batch per size (after a lone Release).",
+)
 @click.option("--seed", default=None, type=int, help="Seed of the random flip phases.")
 @click.option(
     "--results",
@@ -67,6 +74,7 @@ def main(
     targets_dir: Path,
     parts: str,
     rollback_runs: int,
+    scale_sizes: list[int],
     seed: int | None,
     results: Path,
 ) -> None:
@@ -84,12 +92,21 @@ def main(
     found: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": _cpus(), "python": platform.python_version()},
-        "options": {"parts": chosen, "rollback_runs": rollback_runs, "seed": seed},
+        "options": {
+            "parts": chosen,
+            "rollback_runs": rollback_runs,
+            "scale_sizes": scale_sizes,
+            "seed": seed,
+        },
     }
     if "rollback" in chosen:
         from sluice.bench.rollback import run_rollbacks
 
         found["rollback"] = run_rollbacks(cluster, rollback_runs, seed)
+    if "scale" in chosen:
+        from sluice.bench.scale import run_scale
+
+        found["scale"] = run_scale(cluster, scale_sizes)
     found["seconds"] = time.monotonic() - began
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(_clean(found), indent=2, default=str) + "\n")

@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from rich.progress import Progress
 
 from sluice.api.common import GROUP, VERSION
+from sluice.bench.batch import warm_up
 from sluice.bench.harness import Cluster, Operator, Watcher, deployment, policy, release, running
 from sluice.bench.report import counts, ms, print_table, stat_row, verdict
 from sluice.bench.stats import (
@@ -175,6 +176,7 @@ def run_rollbacks(cluster: Cluster, runs: int, seed: int | None) -> dict[str, An
         for watcher in watchers:
             watcher.start()
         with running(operator), Progress(console=cluster.console, transient=True) as progress:
+            warm = warm_up(cluster, namespace)
             before = operator.scrape()
             task = progress.add_task("part 1: rollbacks", total=runs)
             for run in range(runs):
@@ -190,6 +192,7 @@ def run_rollbacks(cluster: Cluster, runs: int, seed: int | None) -> dict[str, An
         exporter.shutdown()
         cluster.remove_namespace(namespace)
     results = _results(samples, before, after)
+    results["warm_up_seconds"] = warm
     _print(cluster, results, runs)
     return results
 
