@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from engine_builders import (
     Driver,
@@ -18,9 +20,9 @@ from engine_builders import (
     weight,
 )
 
-from sluice.api.policy import Step
-from sluice.api.release import ReleaseStatus
-from sluice.engine.schedule import due_metrics
+from sluice.api.policy import Metric, Step, Thresholds
+from sluice.api.release import Measurement, ReleaseStatus, Verdict
+from sluice.engine.schedule import due_metrics, measurement_time
 
 
 def _names(driver: Driver, at: float) -> list[str]:
@@ -114,3 +116,26 @@ def test_requeue_is_at_least_one_second() -> None:
     """A metric due right now asks for a wake-up in one second, not zero."""
     driver = Driver(policy([weight(10), pause(), weight(100)], [metric()]))
     assert driver.step(observe()).requeue_after == 1
+
+
+def test_a_measurement_a_little_late_counts_at_its_scheduled_moment() -> None:
+    """Measurements stay exactly one interval apart when the runtime is a few ms late."""
+    status = ReleaseStatus(
+        step_started_at=later(0),
+        measurements=[Measurement(metric="error-rate", verdict=Verdict.SUCCESSFUL, time=later(10))],
+    )
+    metric = Metric(name="error-rate", query="q", thresholds=Thresholds(max=1), interval="1s")
+    late = later(11) + timedelta(milliseconds=40)
+    assert measurement_time(status, metric, late) == later(11)
+    outage = later(15)
+    assert measurement_time(status, metric, outage) == outage, "after a gap: now"
+
+
+def test_the_first_measurement_of_a_step_counts_when_it_is_taken() -> None:
+    """A measurement from an earlier step never schedules one before the step started."""
+    status = ReleaseStatus(
+        step_started_at=later(30),
+        measurements=[Measurement(metric="error-rate", verdict=Verdict.SUCCESSFUL, time=later(10))],
+    )
+    metric = Metric(name="error-rate", query="q", thresholds=Thresholds(max=1), interval="30s")
+    assert measurement_time(status, metric, later(30.5)) == later(30.5)

@@ -3,6 +3,14 @@
 from sluice.engine.conditions import phase
 from sluice.engine.decide import decide
 from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
-from sluice.engine.schedule import due_metrics
+from sluice.engine.schedule import due_metrics, measurement_time
 
-__all__ = ["EffectivePolicy", "decide", "due_metrics", "phase", "release_type", "resolve_policy"]
+__all__ = [
+    "EffectivePolicy",
+    "decide",
+    "due_metrics",
+    "measurement_time",
+    "phase",
+    "release_type",
+    "resolve_policy",
+]

@@ -30,6 +30,18 @@ def next_measurement_at(status: ReleaseStatus, metric: Metric, now: datetime) ->
     return measurement.time + timedelta(seconds=parse_duration(metric.interval))
 
 
+def measurement_time(status: ReleaseStatus, metric: Metric, now: datetime) -> datetime:
+    """When a due measurement counts as taken: its scheduled moment when the runtime is less
+    than one interval late, so that measurements stay exactly one interval apart (no drift);
+    otherwise (the first one, or after an outage of the operator) now."""
+    scheduled = next_measurement_at(status, metric, now)
+    interval = timedelta(seconds=parse_duration(metric.interval))
+    started = status.step_started_at
+    if started is not None and scheduled <= started:
+        return now
+    return scheduled if timedelta(0) <= now - scheduled < interval else now
+
+
 def due_metrics(release: Release, policy: RolloutPolicySpec | None, now: datetime) -> list[Metric]:
     """The metrics the runtime should query in this reconcile."""
     status = release.status

@@ -17,6 +17,7 @@ from sluice.api.commands import COMMAND_ANNOTATION, Command
 from sluice.api.policy import Metric, PrometheusProvider, RolloutPolicySpec
 from sluice.api.release import Release
 from sluice.engine.decide import due_metrics
+from sluice.engine.schedule import measurement_time
 from sluice.engine.types import Claim, MetricResult, Observation, ResultKind
 from sluice.metrics.prometheus import (
     Credentials,
@@ -142,9 +143,11 @@ def measure_due_metrics(
             for metric in due
         )
     results = []
+    status = release.status
+    assert status is not None, "metrics are due only in a started rollout"
     for metric in due:
         variables = query_variables(release, metric)
-        results.append(provider.measure(metric, variables, now))
+        results.append(provider.measure(metric, variables, measurement_time(status, metric, now)))
     return tuple(results)
 
 
