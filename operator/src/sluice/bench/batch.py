@@ -18,12 +18,14 @@ from typing import Any
 
 from sluice.api.common import GROUP, VERSION
 from sluice.bench.harness import Cluster, Operator, deployment, policy, release
+from sluice.bench.sampler import Sampler
 from sluice.bench.stats import (
     Samples,
     by_label,
     delta,
     histogram_quantile,
     parse_time,
+    sample_sum,
     step_lateness,
     summarize,
 )
@@ -167,18 +169,46 @@ def progress_batch(
 ) -> dict[str, Any]:
     """Create a Release for each app at once; wait until all succeeded; measure."""
     before = Snapshot.take(operator)
+    base = sample_sum(before.metrics, "sluice_releases", namespace=namespace, phase="Succeeded")
+    sampler = Sampler(operator, namespace).start()
     created = cluster.create_releases(namespace, [release(name, RAMP_POLICY) for name in names])
     wanted = set(names)
+    listed = [time.monotonic()]
 
     def done() -> list[dict[str, Any]] | None:
+        # The operator's gauge says when to look; a list every 30 s in case it is wrong.
+        if sampler.succeeded < base + len(wanted) and time.monotonic() - listed[0] < 30:
+            return None
+        listed[0] = time.monotonic()
         found = [i for i in list_releases(cluster, namespace) if i["metadata"]["name"] in wanted]
         finished = [i for i in found if _succeeded(i)]
         return found if len(finished) == len(wanted) else None
 
-    items = wait_for(done, timeout, f"{len(names)} Releases to succeed", every=2.0)
-    after = Snapshot.take(operator)
-    memory = operator.memory()
-    return measure_batch(items, created, before, after, memory)
+    try:
+        items = wait_for(done, timeout, f"{len(names)} Releases to succeed", every=1.0)
+        after = Snapshot.take(operator)
+    finally:
+        load = sampler.stop()
+    found = measure_batch(items, created, before, after, operator.memory())
+    found["load"] = load
+    found["operator_warnings"] = log_warnings(operator.log_path())
+    return found
+
+
+def log_warnings(path: Path) -> dict[str, int]:
+    """The operator's warning and error log lines, counted by their first words."""
+    found: dict[str, int] = {}
+    with path.open(errors="replace") as lines:
+        for line in lines:
+            if '"level": "warning"' not in line and '"level": "error"' not in line:
+                continue
+            try:
+                event = str(json.loads(line).get("event", ""))
+            except ValueError:
+                event = line
+            key = " ".join(event.split()[:6])
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 def measure_batch(
@@ -191,6 +221,7 @@ def measure_batch(
     """Completion times, step lateness, CPU, memory, writes and queue wait of a batch."""
     completion: list[float] = []
     lateness: list[float] = []
+    by_step: dict[int, list[float]] = {}
     rollouts = 0
     for item in items:
         history = (item.get("status") or {}).get("history") or []
@@ -199,7 +230,9 @@ def measure_batch(
         if ended and name in created:
             completion.append(parse_time(ended[0]["time"]).timestamp() - created[name])
             rollouts += 1
-        lateness += [late for _, late in step_lateness(history, PAUSES)]
+        for step, late in step_lateness(history, PAUSES):
+            lateness.append(late)
+            by_step.setdefault(step, []).append(late)
     writes = delta(
         by_label(after.metrics, "sluice_api_writes_total", "resource"),
         by_label(before.metrics, "sluice_api_writes_total", "resource"),
@@ -218,6 +251,9 @@ def measure_batch(
         "wall_seconds": after.at - before.at,
         "completion_s": summarize(completion),
         "step_lateness_s": summarize(lateness),
+        "step_lateness_by_step_s": {
+            str(step): summarize(values) for step, values in sorted(by_step.items())
+        },
         "late_steps_over_1s": sum(1 for late in lateness if late > 1.0),
         "cpu_seconds_per_rollout": (after.cpu - before.cpu) / max(1, rollouts),
         "cpu_seconds": after.cpu - before.cpu,

@@ -88,6 +88,13 @@ def _print(cluster: Cluster, results: dict[str, Any]) -> None:
         row("step lateness p99 (target <= 1000 ms)", late("p99")),
         row("  vs target", lambda b: verdict(b["step_lateness_s"]["p99"], TARGET_LATENESS)),
         row("step lateness max", late("max")),
+        row(
+            "lateness p99 of step 3 / 5 / 7",
+            lambda b: (
+                " / ".join(f"{v['p99'] * 1000:.0f}" for v in b["step_lateness_by_step_s"].values())
+                + " ms"
+            ),
+        ),
         row("steps more than 1 s late", lambda b: str(b["late_steps_over_1s"])),
         row("operator CPU per rollout", lambda b: f"{b['cpu_seconds_per_rollout'] * 1000:.0f} ms"),
         row("operator peak RSS", lambda b: f"{b['peak_rss_mib']:.0f} MiB"),
@@ -99,6 +106,22 @@ def _print(cluster: Cluster, results: dict[str, Any]) -> None:
         row("reconciles per rollout", lambda b: f"{b['reconciles_per_rollout']:.1f}"),
         row("queue wait p99", lambda b: f"{b['queue_wait_p99_s'] * 1000:.0f} ms"),
         row("reconcile p99", lambda b: f"{b['reconcile_p99_s'] * 1000:.0f} ms"),
+        row("queue depth max", lambda b: f"{b['load']['queue_depth']['max']:.0f}"),
+        row(
+            "operator CPU, cores: median / max",
+            lambda b: (
+                f"{b['load']['operator_cpu']['median']:.2f} / "
+                f"{b['load']['operator_cpu']['max']:.2f}"
+            ),
+        ),
+        row(
+            "machine CPU busy (all cores): median / max",
+            lambda b: (
+                f"{b['load']['machine_busy']['median'] * 100:.0f}% / "
+                f"{b['load']['machine_busy']['max'] * 100:.0f}%"
+            ),
+        ),
+        row("operator warnings logged", lambda b: str(sum(b["operator_warnings"].values()))),
         row(
             "time: rollouts / with setup",
             lambda b: f"{b['wall_seconds']:.0f} / {b['total_seconds']:.0f} s",
