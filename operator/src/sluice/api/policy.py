@@ -37,6 +37,30 @@ class ReleaseType(StrEnum):
     UNKNOWN = "unknown"
 
 
+class WindowClosePolicy(StrEnum):
+    """What a running rollout does when its release window closes."""
+
+    HOLD = "hold"
+    CONTINUE = "continue"
+
+
+class CalendarKind(StrEnum):
+    """The two kinds of calendar a policy may name."""
+
+    RELEASE_CALENDAR = "ReleaseCalendar"
+    CLUSTER_RELEASE_CALENDAR = "ClusterReleaseCalendar"
+
+
+class CalendarRef(ApiModel):
+    """A calendar a RolloutPolicy follows."""
+
+    name: ObjectName = Field(description="Name of the calendar.")
+    kind: CalendarKind = Field(
+        default=CalendarKind.RELEASE_CALENDAR,
+        description="ReleaseCalendar (in the policy's namespace) or ClusterReleaseCalendar.",
+    )
+
+
 class PauseStep(ApiModel):
     """Pause the rollout: for a duration, or until someone resumes or promotes it."""
 
@@ -312,6 +336,19 @@ class RolloutPolicySpec(ApiModel):
     provider: MetricProvider | None = Field(
         default=None,
         description="Where the metrics come from; the operator's --prometheus-url when omitted.",
+    )
+    calendars: list[CalendarRef] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Release calendars to follow (ClusterReleaseCalendars that select the "
+        "namespace apply too). Deny beats allow; where allow windows exist, traffic moves "
+        "forward only inside one.",
+    )
+    on_window_close: WindowClosePolicy = Field(
+        default=WindowClosePolicy.HOLD,
+        alias="onWindowClose",
+        description="hold: a running rollout keeps its weight while the window is closed "
+        "(analysis and rollbacks go on); continue: it finishes.",
     )
     progress_deadline: Duration = Field(
         default="10m",
