@@ -102,6 +102,13 @@ class IcsSource(ApiModel):
         "reads its own namespace).",
     )
     reason: str = Field(default="", max_length=256, description="Shown with each event's summary.")
+    time_zone: str = Field(
+        default="UTC",
+        alias="timeZone",
+        pattern=TIME_ZONE_PATTERN,
+        max_length=64,
+        description="Zone of all-day and floating events (events with a TZID keep theirs).",
+    )
     release_types: list[ReleaseType] | None = Field(
         default=None, alias="releaseTypes", description="The release types its events deny."
     )
