@@ -61,6 +61,27 @@ def _clean(value: Any) -> Any:
     callback=_sizes,
     help="Releases progressing at once, one batch per size (after a lone Release).",
 )
+@click.option(
+    "--idle-releases",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Finished Releases the operator holds while idle (part 3).",
+)
+@click.option("--idle-seconds", default=60.0, show_default=True, type=click.FloatRange(5))
+@click.option(
+    "--idle-progressing",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Releases progressing on top of the finished ones afterwards (0: none).",
+)
+@click.option(
+    "--operator-workers",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="--workers of the operator (default: the operator's own default).",
+)
 @click.option("--seed", default=None, type=int, help="Seed of the random flip phases.")
 @click.option(
     "--results",
@@ -75,6 +96,10 @@ def main(
     parts: str,
     rollback_runs: int,
     scale_sizes: list[int],
+    idle_releases: int,
+    idle_seconds: float,
+    idle_progressing: int,
+    operator_workers: int | None,
     seed: int | None,
     results: Path,
 ) -> None:
@@ -86,7 +111,8 @@ def main(
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)
-    cluster = Cluster(kubeconfig, prometheus_url, targets_dir, console)
+    workers = ("--workers", str(operator_workers)) if operator_workers else ()
+    cluster = Cluster(kubeconfig, prometheus_url, targets_dir, console, workers)
     install_sluice_crds(cluster.api)
     began = time.monotonic()
     found: dict[str, Any] = {
@@ -96,6 +122,10 @@ def main(
             "parts": chosen,
             "rollback_runs": rollback_runs,
             "scale_sizes": scale_sizes,
+            "idle_releases": idle_releases,
+            "idle_seconds": idle_seconds,
+            "idle_progressing": idle_progressing,
+            "operator_workers": operator_workers,
             "seed": seed,
         },
     }
@@ -107,6 +137,11 @@ def main(
         from sluice.bench.scale import run_scale
 
         found["scale"] = run_scale(cluster, scale_sizes)
+    if "idle" in chosen:
+        from sluice.bench.idle import run_idle
+
+        lone = found.get("scale", {}).get("lone", {}).get("completion_s", {}).get("median")
+        found["idle"] = run_idle(cluster, idle_releases, idle_seconds, idle_progressing, lone)
     found["seconds"] = time.monotonic() - began
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(_clean(found), indent=2, default=str) + "\n")

@@ -38,6 +38,7 @@ class Cluster:
     prometheus_url: str
     targets_dir: Path
     console: Console
+    operator_args: tuple[str, ...] = ()
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sluice-bench-")))
 
     def __post_init__(self) -> None:
@@ -159,6 +160,7 @@ class Operator:
 
     def __post_init__(self) -> None:
         extra = ["--no-leader-election", "--metrics-port", str(self.port)]
+        extra += self.cluster.operator_args
         for namespace in self.namespaces[1:]:
             extra += ["--namespace", namespace]
         log = self.cluster.workdir / f"operator-{self.namespaces[0]}.log"

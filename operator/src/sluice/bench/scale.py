@@ -131,7 +131,7 @@ def _print(cluster: Cluster, results: dict[str, Any]) -> None:
         f"Policy: setWeight 5, 25, 50, 100 with {len(PAUSES)} pauses of {PAUSE_SECONDS:g}s "
         "between them, no analysis, scaleDownDelay 0s. Each Release has its own pair of "
         "Deployments (stable 1 replica, candidate 0: at most 2 pods per Release), all in one "
-        "namespace; each column runs on a fresh operator (default 16 workers). Completion: "
+        "namespace; each column runs on a fresh operator. Completion: "
         "Release created -> Succeeded (status.history). Lateness: each step that follows a "
         "pause, from when it was due (the pause's StepStarted + 10s) to its own StepStarted "
         f"(status.history). Writes per step: sluice_api_writes_total / ({len(RAMP)} steps x "
@@ -145,5 +145,17 @@ def _print(cluster: Cluster, results: dict[str, Any]) -> None:
         rows,
         caption,
     )
-    writes = [[str(b["size"]), counts(b["writes_per_rollout"])] for b in batches]
-    print_table(cluster.console, "Part 2: API writes per rollout", ["Releases", "writes"], writes)
+    rows = [
+        [str(b["size"]), counts(b["writes_per_rollout"]), _top(b["load"]["cpu_seconds_by_process"])]
+        for b in batches
+    ]
+    print_table(
+        cluster.console,
+        "Part 2: API writes per rollout; CPU seconds by process during the rollouts",
+        ["Releases", "API writes per rollout", "CPU seconds (top 6)"],
+        rows,
+    )
+
+
+def _top(used: dict[str, float], count: int = 6) -> str:
+    return ", ".join(f"{name} {seconds:.0f}" for name, seconds in list(used.items())[:count])
