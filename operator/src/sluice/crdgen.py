@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 from pydantic_core import core_schema
 
+from sluice.api.calendar import ClusterReleaseCalendar, ReleaseCalendar
 from sluice.api.cel import to_kubernetes
 from sluice.api.common import GROUP, VERSION
 from sluice.api.policy import RolloutPolicy
@@ -85,6 +86,7 @@ class Kind:
     printer_columns: tuple[dict[str, Any], ...]
     categories: tuple[str, ...] = ("sluice",)
     file_name: str = field(default="")
+    scope: str = "Namespaced"
 
     @property
     def singular(self) -> str:
@@ -147,6 +149,27 @@ KINDS = (
             _column("Scale-Down-Delay", "string", ".spec.scaleDownDelay", priority=1),
             _AGE,
         ),
+    ),
+    *(
+        Kind(
+            model=model,
+            kind=model.__name__,
+            plural=f"{model.__name__.lower()}s",
+            short_names=(short,),
+            file_name=f"{model.__name__.lower()}.yaml",
+            scope=scope,
+            printer_columns=(
+                _column("Open", "boolean", ".status.open", "Releases may go now."),
+                _column("Window", "string", ".status.window", "The window in force now."),
+                _column("Next-Open", "date", ".status.nextOpen", "When it opens next."),
+                _column("Next-Close", "date", ".status.nextClose", "When it closes next."),
+                _AGE,
+            ),
+        )
+        for model, short, scope in (
+            (ReleaseCalendar, "relcal", "Namespaced"),
+            (ClusterReleaseCalendar, "crelcal", "Cluster"),
+        )
     ),
 )
 
@@ -303,7 +326,7 @@ def crd(kind: Kind) -> dict[str, Any]:
                 "shortNames": list(kind.short_names),
                 "categories": list(kind.categories),
             },
-            "scope": "Namespaced",
+            "scope": kind.scope,
             "versions": [version],
         },
     }

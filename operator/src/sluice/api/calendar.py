@@ -73,11 +73,13 @@ class CalendarWindow(ApiModel):
     start: str | None = Field(
         default=None,
         pattern=LOCAL_TIME_PATTERN,
+        max_length=19,
         description="Start of a date range, local time: 2026-12-20 or 2026-12-20T18:00.",
     )
     end: str | None = Field(
         default=None,
         pattern=LOCAL_TIME_PATTERN,
+        max_length=19,
         description="End of a date range (exclusive), local time.",
     )
     release_types: list[ReleaseType] | None = Field(
@@ -110,7 +112,10 @@ class IcsSource(ApiModel):
         description="Zone of all-day and floating events (events with a TZID keep theirs).",
     )
     release_types: list[ReleaseType] | None = Field(
-        default=None, alias="releaseTypes", description="The release types its events deny."
+        default=None,
+        alias="releaseTypes",
+        max_length=5,
+        description="The release types its events deny; all when omitted.",
     )
 
 
@@ -122,7 +127,7 @@ class LabelSelectorRequirement(ApiModel):
 
     key: str = Field(max_length=317)
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] = Field(default_factory=list, max_length=64)
+    values: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=64)
 
 
 class LabelSelector(ApiModel):

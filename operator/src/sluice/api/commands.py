@@ -22,6 +22,7 @@ class CommandAction(StrEnum):
     RETRY = "retry"
     PAUSE = "pause"
     RESUME = "resume"
+    OVERRIDE_WINDOW = "overrideWindow"
 
 
 class Command(ApiModel):
@@ -31,3 +32,11 @@ class Command(ApiModel):
     id: str = Field(min_length=1, max_length=128, description="Unique id of this command.")
     by: str = Field(default="unknown", max_length=256, description="Who issued it.")
     at: datetime = Field(description="When it was issued.")
+    reason: str | None = Field(
+        default=None, max_length=1024, description="Why (required by overrideWindow)."
+    )
+    until: datetime | None = Field(
+        default=None,
+        description="overrideWindow: until when the override holds (default: until the "
+        "rollout ends).",
+    )

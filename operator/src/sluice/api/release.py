@@ -195,6 +195,17 @@ class HistoryEvent(ApiModel):
     by: str | None = Field(default=None, description="Who issued the command, if one did.")
 
 
+class WindowOverride(ApiModel):
+    """Break-glass: this Release may move outside its release windows."""
+
+    by: str = Field(description="Who overrode the windows.")
+    reason: str = Field(description="Why.")
+    at: datetime = Field(description="When.")
+    until: datetime | None = Field(
+        default=None, description="Until when; until the end of the rollout when omitted."
+    )
+
+
 class Weights(ApiModel):
     """The traffic split, in percent."""
 
@@ -259,6 +270,11 @@ class ReleaseStatus(ApiModel):
         default=None, description="Succeeded or RolledBack once the rollout has ended."
     )
     last_command_id: str | None = Field(default=None, alias="lastCommandId")
+    window_override: WindowOverride | None = Field(
+        default=None,
+        alias="windowOverride",
+        description="A break-glass override of the release windows for this rollout.",
+    )
     scale_down_at: datetime | None = Field(default=None, alias="scaleDownAt")
     scale_down_role: str | None = Field(
         default=None,

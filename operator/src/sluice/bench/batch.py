@@ -177,6 +177,7 @@ def progress_batch(
 
     def done() -> list[dict[str, Any]] | None:
         # The operator's gauge says when to look; a list every 30 s in case it is wrong.
+        operator.ensure_alive()
         if sampler.succeeded < base + len(wanted) and time.monotonic() - listed[0] < 30:
             return None
         listed[0] = time.monotonic()

@@ -190,6 +190,13 @@ class Operator:
         """Stop it (SIGTERM, then SIGKILL)."""
         self.process.stop()
 
+    def ensure_alive(self) -> bool:
+        """True while the operator runs; raise when it has exited, with the end of its log."""
+        if not self.process.alive:
+            tail = "\n".join(self.process.logs().splitlines()[-15:])
+            raise RuntimeError(f"the operator exited; the end of its log:\n{tail}")
+        return True
+
     @property
     def pid(self) -> int:
         """Its process id."""

@@ -76,7 +76,10 @@ def run_idle(
                 started = time.monotonic()
                 cluster.create_releases(namespace, [release(n, ONCE_POLICY) for n in names])
                 wait_for(
-                    lambda: sum(map(_finished, list_releases(cluster, namespace))) >= held + 1,
+                    lambda: (
+                        operator.ensure_alive()
+                        and sum(map(_finished, list_releases(cluster, namespace))) >= held + 1
+                    ),
                     300 + held * 0.5,
                     f"{held} Releases to finish",
                     every=5.0,

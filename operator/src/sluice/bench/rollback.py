@@ -223,7 +223,9 @@ def _one_run(
     writes_before = by_label(operator.scrape(), "sluice_api_writes_total", "resource")
     created = cluster.create_releases(namespace, [release(name, "rollback")])[name]
     wait_for(
-        lambda: len(seen.measurements.get(name, [])) >= HEALTHY_MEASUREMENTS,
+        lambda: (
+            operator.ensure_alive() and len(seen.measurements.get(name, [])) >= HEALTHY_MEASUREMENTS
+        ),
         60,
         f"{HEALTHY_MEASUREMENTS} healthy measurements of {name}",
         every=0.05,

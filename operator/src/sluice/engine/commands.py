@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from sluice.api.commands import Command, CommandAction
 from sluice.api.policy import RolloutPolicySpec
-from sluice.api.release import ConditionStatus, Outcome
+from sluice.api.release import ConditionStatus, Outcome, WindowOverride
 from sluice.engine.analysis import RollbackCause
 from sluice.engine.conditions import COMMAND_ACCEPTED, remove_condition, set_condition
 from sluice.engine.draft import Draft
-from sluice.engine.rollout import policy_for, retry, roll_back
+from sluice.engine.gate import closed_message, window_closed
+from sluice.engine.rollout import next_release_requested, policy_for, retry, roll_back
 from sluice.engine.steps import final_index, step_at, step_label
 from sluice.engine.types import EventType
 
@@ -27,6 +28,17 @@ def _finished(draft: Draft) -> str | None:
     return None
 
 
+def _window_blocks(draft: Draft) -> str | None:
+    """Why a closed release window refuses this command, or None."""
+    closed = window_closed(draft)
+    if closed is None:
+        return None
+    return (
+        f"the release window is closed ({closed_message(closed)}); to go anyway: "
+        f"kubectl sluice override-window {draft.name} --reason TEXT"
+    )
+
+
 def _current_step(draft: Draft) -> int:
     """The index of the current step."""
     return draft.status.current_step or 0
@@ -35,6 +47,8 @@ def _current_step(draft: Draft) -> int:
 def _promote(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Skip the current step's wait (pause, approval, analysis or metric hold)."""
     if (why := _finished(draft)) is not None:
+        return why
+    if (why := _window_blocks(draft)) is not None:
         return why
     index = _current_step(draft)
     draft.update(approved_step=index, paused_by_user=False)
@@ -46,6 +60,8 @@ def _promote(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> 
 def _promote_full(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Skip all remaining steps: straight to 100%."""
     if (why := _finished(draft)) is not None:
+        return why
+    if (why := _window_blocks(draft)) is not None:
         return why
     last = final_index(policy_for(draft, spec))
     draft.update(
@@ -87,6 +103,8 @@ def _retry(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> st
     """Start a rolled-back release again from the first step."""
     if draft.status.outcome != Outcome.ROLLED_BACK:
         return "only a rolled-back release can be retried"
+    if (why := _window_blocks(draft)) is not None:
+        return why
     retry(draft, spec, command.by)
     return None
 
@@ -123,6 +141,26 @@ def _resume(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> s
     return None
 
 
+def _override_window(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
+    """Break-glass: let this Release move outside its release windows, recorded with why."""
+    if draft.status.outcome is not None and not next_release_requested(draft):
+        return "the rollout has ended; the override would have nothing to let through"
+    if not command.reason:
+        return "override-window needs a reason (--reason)"
+    if command.until is not None and command.until <= draft.now:
+        return f"--until {command.until.isoformat()} is in the past"
+    override = WindowOverride(
+        by=command.by, reason=command.reason, at=draft.now, until=command.until
+    )
+    draft.update(window_override=override)
+    until = command.until.isoformat() if command.until else "the end of this rollout"
+    message = f"Release windows overridden by {command.by} until {until}: {command.reason}"
+    draft.record(
+        "WindowOverridden", message, reason="WindowOverridden", warning=True, by=command.by
+    )
+    return None
+
+
 HANDLERS: dict[CommandAction, Handler] = {
     CommandAction.PROMOTE: _promote,
     CommandAction.PROMOTE_FULL: _promote_full,
@@ -131,6 +169,7 @@ HANDLERS: dict[CommandAction, Handler] = {
     CommandAction.RETRY: _retry,
     CommandAction.PAUSE: _pause,
     CommandAction.RESUME: _resume,
+    CommandAction.OVERRIDE_WINDOW: _override_window,
 }
 
 
@@ -170,6 +209,13 @@ def handle_command(draft: Draft, spec: RolloutPolicySpec | None) -> None:
     message = f"{command.action} by {command.by} ignored: {why}"
     draft.record("CommandIgnored", message, reason="CommandIgnored", warning=True, by=command.by)
     _accepted(draft, ConditionStatus.FALSE, "CommandIgnored", message)
+
+
+def handle_window_override(draft: Draft) -> None:
+    """An override-window command is handled first: it is what lets a waiting Release start."""
+    command = draft.observation.command
+    if command is not None and command.action == CommandAction.OVERRIDE_WINDOW:
+        handle_command(draft, None)
 
 
 def handle_command_error(draft: Draft) -> None:

@@ -13,6 +13,7 @@ ROLLED_BACK = "RolledBack"
 DEGRADED = "Degraded"
 ANALYSIS_HEALTHY = "AnalysisHealthy"
 COMMAND_ACCEPTED = "CommandAccepted"
+WINDOW_OPEN = "WindowOpen"
 
 CONDITION_ORDER = (
     PROGRESSING,
@@ -22,6 +23,7 @@ CONDITION_ORDER = (
     DEGRADED,
     ANALYSIS_HEALTHY,
     COMMAND_ACCEPTED,
+    WINDOW_OPEN,
 )
 
 

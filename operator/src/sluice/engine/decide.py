@@ -8,8 +8,14 @@ from sluice.api.commands import CommandAction
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import Outcome, Release, ReleaseStatus
 from sluice.engine.analysis import Hold
-from sluice.engine.commands import handle_command, handle_command_error, is_new_command
+from sluice.engine.commands import (
+    handle_command,
+    handle_command_error,
+    handle_window_override,
+    is_new_command,
+)
 from sluice.engine.draft import Draft, candidate_weight
+from sluice.engine.gate import closed_message, evaluate_window, is_invalid, window_closed
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.rollout import (
     advance,
@@ -51,9 +57,17 @@ def find_blocker(draft: Draft) -> Hold | None:
     conflict = find_conflict(draft)
     if conflict is not None:
         return conflict
-    if _starting(draft):
-        return _stable_not_serving(draft)
-    return None
+    if not _starting(draft):
+        return None
+    closed = window_closed(draft)
+    if closed is not None:
+        reason = "InvalidCalendar" if is_invalid(closed) else "OutsideReleaseWindow"
+        return Hold(
+            reason,
+            f"waiting for the release window: {closed_message(closed)}",
+            degraded=is_invalid(closed),
+        )
+    return _stable_not_serving(draft)
 
 
 def _running(draft: Draft) -> bool:
@@ -187,10 +201,12 @@ def decide(
 ) -> Decision:
     """Decide what to do about a Release now: the new status, actions, and when to look again."""
     draft = Draft(release, observation, now, release.status or ReleaseStatus())
+    draft.window = evaluate_window(draft)
     if observation.deleting:
         _delete(draft)
         return Decision(status=draft.status, actions=tuple(draft.actions))
     handle_command_error(draft)
+    handle_window_override(draft)
     effective: EffectivePolicy | None = None
     blocker: Hold | None = None
     if (
@@ -203,5 +219,7 @@ def decide(
         blocker = find_blocker(draft)
         effective = _run(draft, policy) if blocker is None else None
     summarize(draft, effective, blocker)
-    delay = requeue_after(draft.status, effective, now, blocked=blocker is not None)
+    delay = requeue_after(
+        draft.status, effective, now, blocked=blocker is not None, window=draft.window
+    )
     return Decision(status=draft.status, actions=tuple(draft.actions), requeue_after=delay)

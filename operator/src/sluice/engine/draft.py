@@ -22,6 +22,7 @@ from sluice.engine.types import (
     ScaleDeployment,
     SetWeight,
 )
+from sluice.engine.windows import WindowState
 
 
 def candidate_weight(status: ReleaseStatus) -> int:
@@ -43,6 +44,7 @@ class Draft:
     now: datetime
     status: ReleaseStatus
     actions: list[Action] = field(default_factory=list)
+    window: WindowState | None = None  # the release window now (None: no calendar applies)
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ from sluice.api.policy import (
     ReleaseType,
     RolloutPolicySpec,
     Step,
+    WindowClosePolicy,
 )
 from sluice.api.release import Release, ReleaseSpec, Strategy
 
@@ -31,6 +32,7 @@ class EffectivePolicy:
     background_analysis: bool
     progress_deadline: float  # seconds
     scale_down_delay: float  # seconds
+    on_window_close: WindowClosePolicy = WindowClosePolicy.HOLD
 
     def metric(self, name: str) -> Metric | None:
         """Return the metric with this name, or None."""
@@ -104,4 +106,5 @@ def resolve_policy(
         background_analysis=spec.background_analysis,
         progress_deadline=parse_duration(spec.progress_deadline),
         scale_down_delay=parse_duration(spec.scale_down_delay),
+        on_window_close=spec.on_window_close,
     )

@@ -9,6 +9,7 @@ from sluice.api.release import ConditionStatus, Outcome, Strategy, Weights
 from sluice.engine.analysis import RollbackCause, measure, rollback_cause
 from sluice.engine.conditions import ROLLED_BACK, set_condition
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
+from sluice.engine.gate import holds_forward
 from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
 from sluice.engine.steps import (
     describe_step,
@@ -145,6 +146,7 @@ def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: s
     draft.set_weight(0)
     draft.update(
         outcome=Outcome.ROLLED_BACK,
+        window_override=None,
         approved_step=None,
         paused_by_user=False,
         candidate_ready=False,
@@ -202,6 +204,7 @@ def succeed(draft: Draft, policy: EffectivePolicy) -> None:
     """The candidate serves all traffic: done; the stable scales to zero after scaleDownDelay."""
     draft.update(
         outcome=Outcome.SUCCEEDED,
+        window_override=None,
         approved_step=None,
         scale_down_at=draft.now + timedelta(seconds=policy.scale_down_delay),
         scale_down_role=STABLE,
@@ -248,9 +251,11 @@ def _advance_once(draft: Draft, policy: EffectivePolicy) -> bool:
     if cause is not None:
         roll_back(draft, policy, cause, by=None)
         return False
-    if candidate_weight(draft.status) != weight:
+    held = holds_forward(draft, policy.on_window_close) is not None
+    current = candidate_weight(draft.status)
+    if current != weight and not (held and weight > current):
         draft.set_weight(weight)
-    if not ready or not _step_passed(draft, policy, index):
+    if not ready or not _step_passed(draft, policy, index) or held:
         return False
     if index == final_index(policy):
         succeed(draft, policy)

@@ -10,6 +10,7 @@ from sluice.api.release import Release, ReleaseStatus, Strategy
 from sluice.engine.draft import candidate_weight, find_measurement
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import active_metrics, pause_ends_at, step_at
+from sluice.engine.windows import WindowState
 
 MIN_REQUEUE_SECONDS = 1.0
 BLOCKED_REQUEUE_SECONDS = 30.0
@@ -73,10 +74,21 @@ def _wake_up_times(status: ReleaseStatus, policy: EffectivePolicy, now: datetime
 
 
 def requeue_after(
-    status: ReleaseStatus, policy: EffectivePolicy | None, now: datetime, blocked: bool
+    status: ReleaseStatus,
+    policy: EffectivePolicy | None,
+    now: datetime,
+    blocked: bool,
+    window: WindowState | None = None,
 ) -> float | None:
     """Seconds until the runtime should call decide again; None: only on the next change."""
     times: list[datetime] = []
+    if window is not None and status.outcome is None:
+        # A waiting or running Release looks again when its window opens or closes, and when
+        # a break-glass override ends.
+        times.extend(t for t in (window.next_open, window.next_close) if t is not None)
+        override = status.window_override
+        if override is not None and override.until is not None:
+            times.append(override.until)
     if status.scale_down_at is not None and not status.scaled_down:
         # Past due: the scale-down was asked; look again to see it done (or ask again).
         times.append(max(status.scale_down_at, now + timedelta(seconds=MIN_REQUEUE_SECONDS)))

@@ -15,11 +15,18 @@ from sluice.engine.conditions import (
     PROGRESSING,
     ROLLED_BACK,
     SUCCEEDED,
+    WINDOW_OPEN,
     find_condition,
     phase,
     set_condition,
 )
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
+from sluice.engine.gate import (
+    active_override,
+    closed_message,
+    holds_forward,
+    is_invalid,
+)
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.steps import (
     active_metrics,
@@ -32,6 +39,7 @@ from sluice.engine.steps import (
     step_label,
 )
 from sluice.engine.types import Decision, EventType, Observation
+from sluice.engine.windows import format_moment
 
 EVENT_CONDITIONS = (DEGRADED, ANALYSIS_HEALTHY)
 
@@ -106,6 +114,13 @@ def running_situation(draft: Draft, policy: EffectivePolicy, holds: list[Hold]) 
     if holds and status.approved_step != status.current_step:
         message = f"{label}: holding at {weight}%: {holds[0].message}"
         return Situation(holds[0].reason, message)
+    closed = holds_forward(draft, policy.on_window_close)
+    if closed is not None:
+        message = f"{label}: holding at {weight}% until the release window opens: " + (
+            closed_message(closed)
+        )
+        reason = "InvalidCalendar" if is_invalid(closed) else "OutsideReleaseWindow"
+        return Situation(reason, message, True)
     return _step_situation(draft, policy)
 
 
@@ -192,6 +207,28 @@ def _summarize_blocked(draft: Draft, blocker: Hold) -> str:
     return message
 
 
+def _window_condition(draft: Draft) -> None:
+    """WindowOpen, while a calendar applies and the rollout has not ended."""
+    state = draft.window
+    if state is None or draft.status.outcome is not None:
+        return
+    override = active_override(draft)
+    if override is not None and not state.open:
+        until = override.until.isoformat() if override.until else "the end of this rollout"
+        message = f"{state.reason}; overridden by {override.by} until {until}: {override.reason}"
+        _set(draft, WINDOW_OPEN, ConditionStatus.TRUE, "WindowOverridden", message)
+    elif state.open:
+        closes = (
+            f"; closes at {format_moment(state.next_close, state.zone)}"
+            if state.next_close is not None
+            else ""
+        )
+        _set(draft, WINDOW_OPEN, ConditionStatus.TRUE, "InsideReleaseWindow", state.reason + closes)
+    else:
+        reason = "InvalidCalendar" if is_invalid(state) else "OutsideReleaseWindow"
+        _set(draft, WINDOW_OPEN, ConditionStatus.FALSE, reason, closed_message(state))
+
+
 def _summarize_action_error(draft: Draft) -> None:
     """Degraded while the last attempt to act failed (it is retried with backoff)."""
     error = draft.observation.action_error
@@ -230,6 +267,7 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
         assert policy is not None, "a running rollout always has a policy"
         message = _summarize_running(draft, policy)
     _summarize_action_error(draft)
+    _window_condition(draft)
     _emit_condition_changes(draft, before)
     draft.update(
         phase=phase(draft.status.conditions),
@@ -248,6 +286,7 @@ def action_failed(release: Release, error: str, now: datetime) -> Decision:
     )
     before = list(draft.status.conditions)
     _summarize_action_error(draft)
+    _window_condition(draft)
     _emit_condition_changes(draft, before)
     draft.update(phase=phase(draft.status.conditions))
     return Decision(status=draft.status, actions=tuple(draft.actions))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sluice.api.calendar import ReleaseCalendarSpec
 from sluice.api.commands import Command
 from sluice.api.release import ReleaseStatus
 
@@ -48,6 +49,15 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
+class CalendarInput:
+    """A calendar that applies to the Release, as read (the engine compiles it)."""
+
+    name: str  # "ReleaseCalendar team" or "ClusterReleaseCalendar company"
+    spec: ReleaseCalendarSpec
+    ics_text: str | None = None  # the iCalendar file its ics source names, when it has one
+
+
+@dataclass(frozen=True)
 class Claim:
     """Another Release that names one of this Release's Deployments."""
 
@@ -77,6 +87,8 @@ class Observation:
     created: str = ""  # this Release's metadata.creationTimestamp
     # The last attempt to act failed (an API error, a router error), and how; None once it works.
     action_error: str | None = None
+    calendars: tuple[CalendarInput, ...] = ()  # every calendar that applies
+    calendar_error: str | None = None  # a calendar the policy names is missing or unreadable
 
 
 class EventType(StrEnum):
