@@ -18,6 +18,7 @@ from sluice.engine.conditions import (
     WINDOW_OPEN,
     find_condition,
     phase,
+    remove_condition,
     set_condition,
 )
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
@@ -208,9 +209,12 @@ def _summarize_blocked(draft: Draft, blocker: Hold) -> str:
 
 
 def _window_condition(draft: Draft) -> None:
-    """WindowOpen, while a calendar applies and the rollout has not ended."""
+    """WindowOpen, while a calendar applies and the rollout has not ended (then it goes)."""
     state = draft.window
-    if state is None or draft.status.outcome is not None:
+    if draft.status.outcome is not None:
+        draft.update(conditions=remove_condition(draft.status.conditions, WINDOW_OPEN))
+        return
+    if state is None:
         return
     override = active_override(draft)
     if override is not None and not state.open:
