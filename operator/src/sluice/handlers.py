@@ -81,3 +81,21 @@ async def service_event(event: kopf.RawEvent, **_: Any) -> None:
 async def httproute_event(event: kopf.RawEvent, **_: Any) -> None:
     """An HTTPRoute changed: wake the Releases that weight it."""
     _controller().on_routing_object("HTTPRoute", dict(event["object"]))
+
+
+@kopf.on.event(GROUP, VERSION, "releasecalendars")
+async def calendar_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A ReleaseCalendar changed: its status, and the Releases of its namespace."""
+    _controller().on_calendar("ReleaseCalendar", event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event(GROUP, VERSION, "clusterreleasecalendars")
+async def cluster_calendar_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A ClusterReleaseCalendar changed: its status, and every waiting Release."""
+    _controller().on_calendar("ClusterReleaseCalendar", event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event("", "v1", "namespaces")
+async def namespace_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A namespace's labels changed: ClusterReleaseCalendars may select it now."""
+    _controller().on_namespace(event.get("type"), dict(event["object"]))

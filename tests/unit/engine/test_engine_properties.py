@@ -192,14 +192,19 @@ def test_rollback_ends_with_all_traffic_on_stable_and_stays_there(
 def test_terminal_states_stay_terminal_unless_retried(
     spec: RolloutPolicySpec, strategy: str, steps: list[Moment]
 ) -> None:
-    """Succeeded and RolledBack never change, except RolledBack by a retry."""
+    """Succeeded and RolledBack never change, except RolledBack by a retry (which starts a new
+    rollout; with a Ready candidate it may even succeed in the same pass)."""
     for before, observation, _, decision in _run(spec, strategy, steps):
         outcome = before.status.outcome if before.status else None
         if outcome is None:
             continue
         retried = observation.command is not None and observation.command.action == "retry"
         if outcome == Outcome.ROLLED_BACK and retried:
-            assert decision.status.outcome is None
+            assert before.status is not None
+            assert decision.status.rollouts == before.status.rollouts + 1
+            assert decision.status.outcome != Outcome.ROLLED_BACK or any(
+                e.type == "Retried" for e in decision.status.history
+            )
         else:
             assert decision.status.outcome == outcome
 

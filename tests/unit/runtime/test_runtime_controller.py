@@ -28,6 +28,7 @@ class StubReconciler:
 
     def __init__(self) -> None:
         self.api_client = None
+        self.ics = None
         self.error: Exception | None = None
         self.reported: list[str] = []
         self.seen_errors: list[str | None] = []

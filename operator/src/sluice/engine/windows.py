@@ -62,9 +62,13 @@ class Window:
             tuple(reach),
         )
 
-    def applies_to(self, release_type: ReleaseType) -> bool:
-        """Whether the window concerns releases of this type."""
-        return self.release_types is None or release_type in self.release_types
+    def applies_to(self, release_type: ReleaseType | None) -> bool:
+        """Whether the window concerns releases of this type (None: every window counts)."""
+        return (
+            self.release_types is None
+            or release_type is None
+            or (release_type in self.release_types)
+        )
 
     def contains(self, moment: datetime) -> bool:
         """Whether one of the window's openings covers the moment (start included, end not)."""
@@ -180,8 +184,13 @@ def _state_at(windows: list[Window], moment: datetime) -> tuple[bool, Window | N
     return False, None
 
 
-def window_state(windows: list[Window], release_type: ReleaseType, now: datetime) -> WindowState:
-    """Deny beats allow; where allow windows exist, only inside one is open."""
+def window_state(
+    windows: list[Window], release_type: ReleaseType | None, now: datetime
+) -> WindowState:
+    """Deny beats allow; where allow windows exist, only inside one is open.
+
+    release_type None counts every window (the calendar's own status: the strictest view).
+    """
     applicable = [w for w in windows if w.applies_to(release_type)]
     if not applicable:
         return WindowState(True, "no release window applies", governed=False)

@@ -16,6 +16,8 @@ from typing import Any
 from sluice.engine.types import DeploymentState
 
 VERSION_LABEL = "app.kubernetes.io/version"
+CALENDAR = "ReleaseCalendar"
+CLUSTER_CALENDAR = "ClusterReleaseCalendar"
 
 ReleaseKey = tuple[str, str]  # (namespace, name)
 ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
@@ -119,6 +121,8 @@ class ClusterCache:
         self._deployments: dict[tuple[str, str], CachedDeployment] = {}
         self._policies: dict[tuple[str, str], dict[str, Any]] = {}
         self._releases_of: dict[ObjectKey, set[ReleaseKey]] = {}
+        self._calendars: dict[ObjectKey, dict[str, Any]] = {}  # (kind, namespace, name)
+        self._namespace_labels: dict[str, dict[str, str]] = {}
 
     # Releases --------------------------------------------------------------------------------
 
@@ -224,9 +228,7 @@ class ClusterCache:
         key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
         with self._lock:
             old = self._policies.get(key)
-            if old is not None and (
-                not newer_or_equal(body, old) or _version(old) == _version(body)
-            ):
+            if old is not None and not _newer(body, old):
                 return False
             self._policies[key] = body
             return True
@@ -241,6 +243,58 @@ class ClusterCache:
         with self._lock:
             return self._policies.get((namespace, name))
 
+    # Calendars and namespace labels ----------------------------------------------------------
+
+    def put_calendar(self, kind: str, body: dict[str, Any]) -> bool:
+        """Store a ReleaseCalendar or ClusterReleaseCalendar; False when not newer."""
+        meta = body.get("metadata", {})
+        key = (kind, str(meta.get("namespace") or ""), str(meta.get("name", "")))
+        with self._lock:
+            old = self._calendars.get(key)
+            if old is not None and not _newer(body, old):
+                return False
+            self._calendars[key] = body
+            return True
+
+    def remove_calendar(self, kind: str, namespace: str, name: str) -> None:
+        """Forget a deleted calendar."""
+        with self._lock:
+            self._calendars.pop((kind, namespace, name), None)
+
+    def calendar(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A calendar body ('' is the namespace of a ClusterReleaseCalendar)."""
+        with self._lock:
+            return self._calendars.get((kind, namespace, name))
+
+    def cluster_calendars(self) -> list[dict[str, Any]]:
+        """Every ClusterReleaseCalendar."""
+        with self._lock:
+            return [b for (kind, _, _), b in self._calendars.items() if kind == CLUSTER_CALENDAR]
+
+    def calendars(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every calendar with its kind."""
+        with self._lock:
+            return [(kind, body) for (kind, _, _), body in self._calendars.items()]
+
+    def put_namespace(self, name: str, labels: dict[str, str]) -> bool:
+        """Store a namespace's labels; False when they did not change."""
+        with self._lock:
+            if self._namespace_labels.get(name) == labels:
+                return False
+            self._namespace_labels[name] = dict(labels)
+            return True
+
+    def remove_namespace(self, name: str) -> None:
+        """Forget a deleted namespace."""
+        with self._lock:
+            self._namespace_labels.pop(name, None)
+
+    def namespace_labels(self, name: str) -> dict[str, str] | None:
+        """A namespace's labels, or None when the namespace is not known (not watched)."""
+        with self._lock:
+            labels = self._namespace_labels.get(name)
+            return None if labels is None else dict(labels)
+
     def counts(self) -> dict[str, int]:
         """How many objects of each kind the cache holds."""
         with self._lock:
@@ -249,6 +303,11 @@ class ClusterCache:
                 "deployments": len(self._deployments),
                 "policies": len(self._policies),
             }
+
+
+def _newer(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether new is a later version than old (not the same, not older)."""
+    return newer_or_equal(new, old) and _version(old) != _version(new)
 
 
 def _version(body: dict[str, Any]) -> str | None:

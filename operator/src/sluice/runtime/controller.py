@@ -14,7 +14,8 @@ import structlog
 
 from sluice.api.common import GROUP
 from sluice.observability import RECONCILE_ERRORS, RECONCILE_SECONDS
-from sluice.runtime.cache import ClusterCache, ReleaseKey, release_key
+from sluice.runtime.cache import CALENDAR, ClusterCache, ObjectKey, ReleaseKey, release_key
+from sluice.runtime.calendars import CalendarStatusWriter
 from sluice.runtime.errors import StaleRelease, describe
 from sluice.runtime.kube import set_finalizers
 from sluice.runtime.reconcile import Reconciler
@@ -50,12 +51,22 @@ class Controller:
     workers: int = DEFAULT_WORKERS
     queue: WorkQueue[ReleaseKey] = field(default_factory=WorkQueue)
     errors: dict[ReleaseKey, str] = field(default_factory=dict)
+    calendar_queue: WorkQueue[ObjectKey] = field(default_factory=WorkQueue)
+    calendar_status: CalendarStatusWriter = field(init=False)
     _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.calendar_status = CalendarStatusWriter(
+            self.reconciler.api_client, self.cache, self.reconciler.ics
+        )
 
     # Lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the workers."""
+        """Start the workers (and one for calendar status)."""
+        calendars = threading.Thread(target=self._work_calendars, name="calendars", daemon=True)
+        calendars.start()
+        self._threads.append(calendars)
         for index in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"worker-{index}", daemon=True)
             thread.start()
@@ -65,6 +76,7 @@ class Controller:
     def stop(self, timeout: float = 10.0) -> None:
         """Let the workers finish their current key, then stop them."""
         self.queue.shut_down()
+        self.calendar_queue.shut_down()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -130,6 +142,32 @@ class Controller:
         for name in names:
             self._wake("Deployment", namespace, name)
 
+    def on_calendar(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
+        """A calendar changed: its status is computed again, and waiting Releases look again."""
+        namespace, name = _namespace_name(body)
+        if event_type == "DELETED":
+            self.cache.remove_calendar(kind, namespace, name)
+        elif not self.cache.put_calendar(kind, body):
+            return
+        else:
+            self.calendar_queue.add((kind, namespace, name))
+        self._wake_namespace(namespace if kind == CALENDAR else None)
+
+    def on_namespace(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """A namespace's labels changed: ClusterReleaseCalendars may select it now, or not."""
+        name = str(body.get("metadata", {}).get("name", ""))
+        if event_type == "DELETED":
+            self.cache.remove_namespace(name)
+        elif self.cache.put_namespace(name, dict(body.get("metadata", {}).get("labels") or {})):
+            self._wake_namespace(name)
+
+    def _wake_namespace(self, namespace: str | None) -> None:
+        """Wake every Release that may care, in one namespace or (None) in all."""
+        for body in self.cache.releases():
+            key = release_key(body)
+            if (namespace is None or key[0] == namespace) and wants_wake_ups(body):
+                self.queue.add(key)
+
     # Workers ----------------------------------------------------------------------------------
 
     def _work(self) -> None:
@@ -142,6 +180,23 @@ class Controller:
                     self.process(key)
             finally:
                 self.queue.done(key)
+
+    def _work_calendars(self) -> None:
+        while True:
+            key = self.calendar_queue.get()
+            if key is None:
+                return
+            try:
+                wake = self.calendar_status.reconcile(*key)
+            except Exception as exc:  # reported in the log, retried with backoff
+                log.warning("calendar status failed", calendar=key, error=describe(exc))
+                self.calendar_queue.add_after(key, self.calendar_queue.backoff(key))
+            else:
+                self.calendar_queue.forget(key)
+                if wake is not None:
+                    self.calendar_queue.add_after(key, wake)
+            finally:
+                self.calendar_queue.done(key)
 
     def process(self, key: ReleaseKey) -> None:
         """Reconcile one Release: its finalizer, one observe-decide-execute pass, the next wake."""

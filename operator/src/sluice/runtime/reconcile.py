@@ -17,6 +17,7 @@ from sluice.engine.types import Decision
 from sluice.observability import record_decision
 from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
 from sluice.runtime.cache import ClusterCache
+from sluice.runtime.calendars import IcsFiles, calendars_for
 from sluice.runtime.execute import execute, post_event, status_changed, status_document
 from sluice.runtime.kube import patch_release_status
 from sluice.runtime.observe import lookup_policy, observe, route_target
@@ -38,10 +39,12 @@ class Reconciler:
     default_prometheus_url: str | None = None
     clock: Callable[[], datetime] = utc_now
     writes: WriteCounter = field(default_factory=WriteCounter)
+    ics: IcsFiles = field(init=False)
 
     def __post_init__(self) -> None:
         if self.writes.on_scale is None:
             self.writes.on_scale = self.cache.scaled
+        self.ics = IcsFiles(self.api_client)
 
     def reconcile(
         self, body: dict[str, Any], deleting: bool = False, action_error: str | None = None
@@ -72,7 +75,13 @@ class Reconciler:
             now,
             deleting=deleting,
         )
-        observation = replace(observation, action_error=action_error)
+        calendars, calendar_error = calendars_for(self.cache, self.ics, release, policy.spec)
+        observation = replace(
+            observation,
+            action_error=action_error,
+            calendars=calendars,
+            calendar_error=calendar_error,
+        )
         decision = decide(release, policy.spec, observation, now)
         target = route_target(release)
         if observation.stable is not None and observation.candidate is not None:
