@@ -86,6 +86,21 @@ The rules Sluice needs in every namespace it manages, and nothing more:
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+- apiGroups: ["sluice.dev"]
+  resources: ["releasecalendars"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["sluice.dev"]
+  resources: ["releasecalendars/status"]
+  verbs: ["patch"]
+{{- with .Values.calendar.icsConfigMaps }}
+- apiGroups: [""]
+  resources: ["configmaps"]
+  resourceNames:
+  {{- range . }}
+    - {{ . | quote }}
+  {{- end }}
+  verbs: ["get"]
+{{- end }}
 {{- with .Values.prometheus.authSecretNames }}
 - apiGroups: [""]
   resources: ["secrets"]

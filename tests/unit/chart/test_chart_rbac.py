@@ -19,9 +19,14 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "patch"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},
+    ("", "configmaps"): {"get"},
+    ("sluice.dev", "releasecalendars"): {"get", "list", "watch"},
+    ("sluice.dev", "releasecalendars/status"): {"patch"},
+    ("sluice.dev", "clusterreleasecalendars"): {"get", "list", "watch"},
+    ("sluice.dev", "clusterreleasecalendars/status"): {"patch"},
     ("coordination.k8s.io", "leases"): {"get", "create", "update"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
-    ("", "namespaces"): {"list", "watch"},
+    ("", "namespaces"): {"get", "list", "watch"},
 }
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
@@ -89,7 +94,8 @@ def test_default_values_bind_a_cluster_role_to_the_chart_service_account(render:
 
 
 def test_watch_namespaces_render_a_role_and_binding_in_each_namespace(render: Render) -> None:
-    """watchNamespaces: a Role and a RoleBinding per namespace; ClusterRoles only read CRDs."""
+    """watchNamespaces: a Role and a RoleBinding per namespace; ClusterRoles only read CRDs,
+    namespaces and cluster calendars (and write those calendars' status)."""
     objects = render(watchNamespaces=["team-a", "team-b"])
     roles = [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == "sl-sluice"]
     bindings = [b for b in of_kind(objects, "RoleBinding") if b["metadata"]["name"] == "sl-sluice"]
@@ -97,10 +103,16 @@ def test_watch_namespaces_render_a_role_and_binding_in_each_namespace(render: Re
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
     for binding in bindings:
         assert binding["subjects"][0]["namespace"] == RELEASE_NAMESPACE
+    cluster_wide = {
+        ("customresourcedefinitions",): {"get", "list", "watch"},
+        ("namespaces",): {"get", "list", "watch"},
+        ("clusterreleasecalendars",): {"get", "list", "watch"},
+        ("clusterreleasecalendars/status",): {"patch"},
+    }
     for cluster_role in of_kind(objects, "ClusterRole"):
         for rule in cluster_role["rules"]:
-            assert set(rule["verbs"]) <= {"get", "list", "watch"}, cluster_role["metadata"]
-            assert rule["resources"] in (["customresourcedefinitions"], ["namespaces"])
+            allowed = cluster_wide[tuple(rule["resources"])]
+            assert set(rule["verbs"]) <= allowed, cluster_role["metadata"]
 
 
 def test_secrets_are_not_granted_unless_auth_secrets_are_named(render: Render) -> None:
@@ -154,9 +166,11 @@ def test_no_leader_election_renders_no_lease_permissions(render: Render) -> None
 
 
 def test_cluster_discovery_can_be_turned_off(render: Render) -> None:
-    """rbac.clusterDiscovery=false: a namespaced install has nothing cluster-scoped at all."""
+    """rbac.clusterDiscovery=false: a namespaced install keeps only the calendars' role
+    (cluster calendars and namespace labels)."""
     objects = render(watchNamespaces=["team-a"], rbac={"clusterDiscovery": False})
-    assert of_kind(objects, "ClusterRole", "ClusterRoleBinding") == []
+    names = [o["metadata"]["name"] for o in of_kind(objects, "ClusterRole", "ClusterRoleBinding")]
+    assert names == ["sl-sluice-calendars", "sl-sluice-calendars"]
 
 
 def test_rbac_create_false_renders_no_rbac(render: Render) -> None:
@@ -165,7 +179,28 @@ def test_rbac_create_false_renders_no_rbac(render: Render) -> None:
     assert of_kind(objects, "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding") == []
 
 
-def test_discovery_reads_namespaces_only_when_watching_some(render: Render) -> None:
-    """kopf lists Namespaces only to match watchNamespaces; cluster-wide it needs CRDs alone."""
-    assert ("", "namespaces") not in granted(render())
-    assert granted(render(watchNamespaces=["team-a"]))[("", "namespaces")] == {"list", "watch"}
+def test_namespaces_are_read_only_for_their_labels(render: Render) -> None:
+    """Namespace labels (ClusterReleaseCalendar selectors, kopf's namespace matching) are read,
+    never written, in both modes."""
+    for values in ({}, {"watchNamespaces": ["team-a"]}):
+        assert granted(render(**values))[("", "namespaces")] == {"get", "list", "watch"}
+
+
+def test_ics_configmaps_are_readable_by_name_only(render: Render) -> None:
+    """calendar.icsConfigMaps: get on exactly those ConfigMaps; none by default."""
+    assert ("", "configmaps") not in granted(render())
+    objects = render(calendar={"icsConfigMaps": ["holidays"]})
+    rules = [
+        rule
+        for role in of_kind(objects, "ClusterRole", "Role")
+        for rule in role["rules"]
+        if "configmaps" in rule["resources"]
+    ]
+    assert rules == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": ["holidays"],
+            "verbs": ["get"],
+        }
+    ]

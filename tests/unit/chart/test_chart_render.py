@@ -33,12 +33,15 @@ def test_helm_lint_passes(helm: Helm, extra: list[str]) -> None:
 
 
 def test_helm_template_renders_the_expected_objects_with_default_values(render: Render) -> None:
-    """Defaults: account, cluster, lease and discovery RBAC, Deployment, Service, dashboard."""
+    """Defaults: account, cluster, calendars, lease and discovery RBAC, Deployment, Service,
+    dashboard."""
     kinds = sorted((o["kind"], o["metadata"]["name"]) for o in render())
     assert kinds == [
         ("ClusterRole", "sl-sluice"),
+        ("ClusterRole", "sl-sluice-calendars"),
         ("ClusterRole", "sl-sluice-discovery"),
         ("ClusterRoleBinding", "sl-sluice"),
+        ("ClusterRoleBinding", "sl-sluice-calendars"),
         ("ClusterRoleBinding", "sl-sluice-discovery"),
         ("ConfigMap", "sl-sluice-dashboard"),
         ("Deployment", "sl-sluice"),

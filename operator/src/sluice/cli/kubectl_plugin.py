@@ -261,13 +261,18 @@ def history(name: str, **options: Any) -> None:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def _send(
-    name: str, action: CommandAction, wait: bool, timeout: float, options: dict[str, Any]
+def send_command_and_wait(
+    name: str,
+    action: CommandAction,
+    wait: bool,
+    timeout: float,
+    options: dict[str, Any],
+    fields: dict[str, Any] | None = None,
 ) -> None:
     """Write one command on the Release, then wait for the engine to record it."""
     settings = settings_from(options)
     conn = settings.connect()
-    command = kube.new_command(action, conn.user)
+    command = kube.new_command(action, conn.user).model_copy(update=fields or {})
     kube.send_command(conn, name, command)
     data: dict[str, Any] = {
         "release": name,
@@ -360,7 +365,7 @@ def command_options(function: F) -> F:
 def promote(name: str, full: bool, wait: bool, timeout: float, **options: Any) -> None:
     """Skip the current step's wait (pause, approval, analysis); --full skips every step."""
     action = CommandAction.PROMOTE_FULL if full else CommandAction.PROMOTE
-    _send(name, action, wait, timeout, options)
+    send_command_and_wait(name, action, wait, timeout, options)
 
 
 @main.command()
@@ -368,7 +373,7 @@ def promote(name: str, full: bool, wait: bool, timeout: float, **options: Any) -
 @command_options
 def approve(name: str, wait: bool, timeout: float, **options: Any) -> None:
     """Pass the approval gate the rollout waits at."""
-    _send(name, CommandAction.APPROVE, wait, timeout, options)
+    send_command_and_wait(name, CommandAction.APPROVE, wait, timeout, options)
 
 
 @main.command()
@@ -376,7 +381,7 @@ def approve(name: str, wait: bool, timeout: float, **options: Any) -> None:
 @command_options
 def abort(name: str, wait: bool, timeout: float, **options: Any) -> None:
     """Roll back now: all traffic to the stable Deployment."""
-    _send(name, CommandAction.ABORT, wait, timeout, options)
+    send_command_and_wait(name, CommandAction.ABORT, wait, timeout, options)
 
 
 @main.command()
@@ -384,7 +389,7 @@ def abort(name: str, wait: bool, timeout: float, **options: Any) -> None:
 @command_options
 def retry(name: str, wait: bool, timeout: float, **options: Any) -> None:
     """Start a rolled-back Release again from the first step."""
-    _send(name, CommandAction.RETRY, wait, timeout, options)
+    send_command_and_wait(name, CommandAction.RETRY, wait, timeout, options)
 
 
 @main.command()
@@ -392,7 +397,7 @@ def retry(name: str, wait: bool, timeout: float, **options: Any) -> None:
 @command_options
 def pause(name: str, wait: bool, timeout: float, **options: Any) -> None:
     """Hold the rollout at its current step until resumed."""
-    _send(name, CommandAction.PAUSE, wait, timeout, options)
+    send_command_and_wait(name, CommandAction.PAUSE, wait, timeout, options)
 
 
 @main.command()
@@ -400,7 +405,7 @@ def pause(name: str, wait: bool, timeout: float, **options: Any) -> None:
 @command_options
 def resume(name: str, wait: bool, timeout: float, **options: Any) -> None:
     """End a pause command, or an indefinite pause step."""
-    _send(name, CommandAction.RESUME, wait, timeout, options)
+    send_command_and_wait(name, CommandAction.RESUME, wait, timeout, options)
 
 
 # --- plan, lint -------------------------------------------------------------------------------
@@ -520,6 +525,9 @@ def lint(files: tuple[Path, ...]) -> None:
     if failed:
         sys.exit(1)
 
+
+# Commands defined in their own modules register on `main` when imported.
+from sluice.cli import plugin_calendar  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

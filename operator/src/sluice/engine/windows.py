@@ -4,6 +4,7 @@ when that changes. Recurrences are dateutil's RFC 5545 rrules; time zones are zo
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -211,3 +212,20 @@ def window_state(
     if is_open:
         return WindowState(True, reason, zone, next_close=change)
     return WindowState(False, reason, zone, next_open=change)
+
+
+def open_intervals(
+    windows: list[Window], release_type: ReleaseType | None, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The stretches of [start, end) in which releases of this type may move forward."""
+    applicable = [w for w in windows if w.applies_to(release_type)]
+    moments = sorted({m for w in applicable for m in (*w.starts, *w.ends) if start < m < end})
+    edges = [start, *moments, end]
+    found: list[tuple[datetime, datetime]] = []
+    for begin, finish in itertools.pairwise(edges):
+        if _state_at(applicable, begin)[0]:
+            if found and found[-1][1] == begin:
+                found[-1] = (found[-1][0], finish)
+            else:
+                found.append((begin, finish))
+    return found
