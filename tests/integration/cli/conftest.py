@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 from cli_scenario import GATED_STEPS, RELEASE, at_step, condition, deployment, policy, release
-from click.testing import CliRunner, Result
 
-from sluice.cli.kubectl_plugin import main
 from sluice.testing.kube import wait_for
 
 ReleaseReader = Callable[[str], dict[str, Any]]
@@ -30,18 +28,6 @@ def wait_until(read_release: ReleaseReader) -> Callable[..., dict[str, Any]]:
         return wait_for(probe, timeout, f"Release {name}: {what}", every=0.3)
 
     return wait
-
-
-@pytest.fixture
-def sluice(kubeconfig: Path, namespace: str) -> Callable[..., Result]:
-    """Run `kubectl sluice ARGS` in-process against the test namespace; returns click's Result."""
-    runner = CliRunner()
-
-    def run(*args: str, namespaced: bool = True) -> Result:
-        extra = ["--kubeconfig", str(kubeconfig), "-n", namespace] if namespaced else []
-        return runner.invoke(main, [*args, *extra], catch_exceptions=False)
-
-    return run
 
 
 @pytest.fixture

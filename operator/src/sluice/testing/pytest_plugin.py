@@ -233,3 +233,19 @@ def gateway_api_crds(k8s_api: object) -> list[str]:
     from sluice.testing.tools import gateway_api_crds as crds_file
 
     return install_crds(k8s_api, [crds_file()])
+
+
+@pytest.fixture
+def sluice(kubeconfig: Path, namespace: str) -> Callable[..., Any]:
+    """Run `kubectl sluice ARGS` in-process against the test namespace; returns click's Result."""
+    from click.testing import CliRunner
+
+    from sluice.cli.kubectl_plugin import main
+
+    runner = CliRunner()
+
+    def run(*args: str, namespaced: bool = True) -> Any:
+        extra = ["--kubeconfig", str(kubeconfig), "-n", namespace] if namespaced else []
+        return runner.invoke(main, [*args, *extra], catch_exceptions=False)
+
+    return run
