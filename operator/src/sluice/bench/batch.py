@@ -45,6 +45,13 @@ RAMP: list[dict[str, Any]] = [
 PAUSES = {index: PAUSE_SECONDS for index, step in enumerate(RAMP) if "pause" in step}
 RAMP_POLICY = "ramp"
 PODS_PER_NEW_NODE = 250
+COUNTERS = (
+    "sluice_api_writes_total",
+    "sluice_reconcile_seconds",
+    "sluice_workqueue_queue_seconds",
+    "sluice_workqueue_depth",
+    "sluice_releases",
+)
 
 
 def ramp_policy() -> dict[str, Any]:
@@ -63,7 +70,7 @@ class Snapshot:
     @classmethod
     def take(cls, operator: Operator) -> Snapshot:
         """Read them now."""
-        return cls(time.monotonic(), operator.cpu_seconds(), operator.scrape())
+        return cls(time.monotonic(), operator.cpu_seconds(), operator.scrape(COUNTERS))
 
 
 def create_apps(

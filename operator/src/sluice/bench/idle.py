@@ -10,6 +10,7 @@ from typing import Any
 
 from sluice.api.common import GROUP, VERSION
 from sluice.bench.batch import (
+    COUNTERS,
     Snapshot,
     create_apps,
     ensure_pod_capacity,
@@ -36,7 +37,7 @@ def _settled(operator: Operator, quiet: float = 5.0, timeout: float = 300.0) -> 
     """Wait until the operator has made no write and run no reconcile for `quiet` seconds."""
 
     def activity() -> float:
-        samples = operator.scrape()
+        samples = operator.scrape(COUNTERS)
         return sample_sum(samples, "sluice_api_writes_total") + sample_sum(
             samples, "sluice_reconcile_seconds_count"
         )
@@ -118,7 +119,11 @@ def _idle_window(
         by_label(before.metrics, "sluice_api_writes_total", "resource"),
     )
     memory = operator.memory()
+    text = operator.metrics_text()
+    series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     return {
+        "metrics_bytes": len(text),
+        "metrics_series": series,
         "window_seconds": after.at - before.at,
         "requests": others,
         "watch_requests": watches,
@@ -170,6 +175,10 @@ def _print(cluster: Cluster, results: dict[str, Any], lone: float | None) -> Non
             f"{results['reconciles_per_release_per_minute']:.4f}",
         ],
         ["operator CPU while idle", f"{results['cpu_seconds_per_minute']:.2f} s per minute"],
+        [
+            "operator /metrics holding them",
+            f"{results['metrics_series']} series, {results['metrics_bytes'] / 1024:.0f} KiB",
+        ],
         [
             "operator RSS holding them / peak",
             f"{results['rss_mib']:.0f} / {results['peak_rss_mib']:.0f} MiB",
