@@ -128,3 +128,60 @@ def test_lint_reports_the_cel_rule_stable_must_differ_from_candidate(tmp_path: P
     assert (
         "Release/same: spec.candidate: stable and candidate must name different Deployments" in out
     )
+
+
+BAD_CALENDAR = """\
+apiVersion: sluice.dev/v1alpha1
+kind: ReleaseCalendar
+metadata:
+  name: hours
+spec:
+  windows:
+    - kind: allow
+      reason: business hours
+      timeZone: Europe/Berlin
+      schedule: FREQ=WEEKLY;BYDAY=MO;BYHOUR=9
+      duration: 7h
+    - kind: deny
+      reason: freeze
+      timeZone: Mars/Olympus_Mons
+      start: "2026-12-20"
+      end: "2027-01-04"
+---
+apiVersion: sluice.dev/v1alpha1
+kind: ReleaseCalendar
+metadata:
+  name: rule
+spec:
+  windows:
+    - kind: allow
+      reason: hours
+      schedule: FREQ=WEEKLY;BYDAY=XX
+      duration: 1h
+---
+apiVersion: sluice.dev/v1alpha1
+kind: ReleaseCalendar
+metadata:
+  name: range
+spec:
+  windows:
+    - kind: deny
+      reason: freeze
+      start: "2027-01-04"
+      end: "2026-12-20"
+"""
+
+
+def test_lint_names_the_field_of_an_unknown_zone_a_bad_rrule_and_a_backwards_range(
+    tmp_path: Path,
+) -> None:
+    """Calendars: what only the engine can parse (zone, RRULE) and CEL (order) name the field."""
+    path = tmp_path / "calendar.yaml"
+    path.write_text(BAD_CALENDAR)
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert "ReleaseCalendar/hours: spec.windows[1].timeZone: unknown time zone" in out
+    assert "ReleaseCalendar/rule: spec.windows[0].schedule: invalid RRULE" in out
+    assert "ReleaseCalendar/range: spec.windows[0].end: end must be after start" in out

@@ -43,7 +43,7 @@ class CalendarWindow(ApiModel):
         ),
         CelRule(rule="has(self.start) == has(self.end)", message="start and end go together"),
         CelRule(
-            rule="!has(self.start) || self.start < self.end",
+            rule="!has(self.start) || !has(self.end) || self.start < self.end",
             message="end must be after start",
             field_path=".end",
         ),

@@ -23,16 +23,8 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 
 from sluice.api.commands import Command, CommandAction
-from sluice.api.policy import ReleaseType
 from sluice.api.release import Release
 from sluice.cli import plugin_kube as kube
-from sluice.cli.plugin_plan import (
-    effective,
-    lint_file,
-    load_documents,
-    plan_data,
-    plan_view,
-)
 from sluice.cli.plugin_view import (
     ViewError,
     effective_policy,
@@ -46,7 +38,7 @@ from sluice.cli.plugin_view import (
     to_text,
 )
 from sluice.engine.conditions import COMMAND_ACCEPTED, find_condition
-from sluice.engine.policy import EffectivePolicy, release_type
+from sluice.engine.policy import EffectivePolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUTS = ("table", "json", "yaml")
@@ -411,123 +403,8 @@ def resume(name: str, wait: bool, timeout: float, **options: Any) -> None:
 # --- plan, lint -------------------------------------------------------------------------------
 
 
-def _pick_release(documents: list[dict[str, Any]], name: str | None) -> dict[str, Any]:
-    releases = [d for d in documents if d.get("kind") == "Release"]
-    if name is not None:
-        releases = [d for d in releases if (d.get("metadata") or {}).get("name") == name]
-    if not releases:
-        raise click.ClickException(f"no Release{f' named {name}' if name else ''} in the files")
-    if len(releases) > 1:
-        names = ", ".join(str((d.get("metadata") or {}).get("name")) for d in releases)
-        raise click.ClickException(f"several Releases in the files ({names}): name one")
-    return releases[0]
-
-
-def _find_policy(documents: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    for document in documents:
-        metadata = document.get("metadata") or {}
-        if document.get("kind") == "RolloutPolicy" and metadata.get("name") == name:
-            return document
-    return None
-
-
-@main.command()
-@click.argument("name", required=False)
-@click.option(
-    "-f",
-    "--filename",
-    "files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the Release (and its RolloutPolicy, if present) from this file (repeatable).",
-)
-@click.option(
-    "--policy",
-    "policy_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the RolloutPolicy from this file instead of the cluster (repeatable).",
-)
-@click.option(
-    "--type",
-    "kind",
-    type=click.Choice([t.value for t in ReleaseType]),
-    default=None,
-    help="Plan for this release type (default: recorded, else from the versions).",
-)
-@common_options
-def plan(
-    name: str | None,
-    files: tuple[Path, ...],
-    policy_files: tuple[Path, ...],
-    kind: str | None,
-    **options: Any,
-) -> None:
-    """The steps a Release would take under its policy and release type; applies nothing."""
-    settings = settings_from(options)
-    if not files and name is None:
-        raise click.UsageError("name a Release, or give its file with -f")
-    conn: kube.Connection | None = None
-    try:
-        documents = load_documents([*files, *policy_files])
-    except (OSError, yaml.YAMLError) as error:
-        raise click.ClickException(f"cannot read the files: {error}") from error
-    if files:
-        raw = _pick_release(documents, name)
-        raw.setdefault("metadata", {}).setdefault("namespace", settings.namespace or "default")
-    else:
-        assert name is not None
-        conn = settings.connect()
-        raw = kube.get_release(conn, name)
-    release = load_release(raw)
-    policy_name = release.spec.policy_ref.name
-    policy_raw = _find_policy(documents, policy_name)
-    source = "from the files"
-    if policy_raw is None:
-        conn = conn or settings.connect()
-        policy_raw = kube.get_policy(conn, release.metadata.namespace, policy_name)
-        source = f"from namespace {release.metadata.namespace}"
-        if policy_raw is None:
-            raise click.ClickException(
-                f'RolloutPolicy "{policy_name}" is neither in the files nor in namespace '
-                f'"{release.metadata.namespace}"; pass it with --policy FILE'
-            )
-    try:
-        policy_spec = parse_policy_spec(policy_raw)
-    except ViewError as error:
-        raise click.ClickException(str(error)) from error
-    if kind is not None:
-        release_kind = ReleaseType(kind)
-    elif release.status is not None and release.status.release_type is not None:
-        release_kind = release.status.release_type
-    else:
-        label = None
-        if conn is not None:
-            label = kube.stable_version_label(conn, release.metadata.namespace, release.spec.stable)
-        release_kind = release_type(release.spec, label)
-    policy = effective(release, policy_spec, release_kind)
-    if settings.output != "table":
-        emit(plan_data(release, policy), settings.output)
-        return
-    show(plan_view(release, policy, source))
-
-
-@main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def lint(files: tuple[Path, ...]) -> None:
-    """Validate Release and RolloutPolicy manifests offline, with the operator's own models."""
-    failed = False
-    for path in files:
-        for result in lint_file(path):
-            failed = failed or not result.ok
-            for line in result.lines():
-                click.echo(line)
-    if failed:
-        sys.exit(1)
-
-
 # Commands defined in their own modules register on `main` when imported.
-from sluice.cli import plugin_calendar  # noqa: E402, F401
+from sluice.cli import plugin_calendar, plugin_plan_commands  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from sluice.api.calendar import ClusterReleaseCalendar, ReleaseCalendar
 from sluice.api.common import error_messages
 from sluice.api.policy import ReleaseType, RolloutPolicy, RolloutPolicySpec
 from sluice.api.release import Release, Strategy
 from sluice.cli.plugin_view import _table, seconds_text
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, final_index, target_weight
+from sluice.engine.windows import InvalidCalendar, compile_windows
 
-MODELS: dict[str, type[Release] | type[RolloutPolicy]] = {
+MODELS: dict[str, type[BaseModel]] = {
     "Release": Release,
     "RolloutPolicy": RolloutPolicy,
+    "ReleaseCalendar": ReleaseCalendar,
+    "ClusterReleaseCalendar": ClusterReleaseCalendar,
 }
 
 
@@ -69,8 +74,14 @@ def plan_rows(policy: EffectivePolicy) -> list[PlanRow]:
     return rows
 
 
-def plan_view(release: Release, policy: EffectivePolicy, policy_source: str) -> RenderableType:
-    """The numbered table of steps and the effective deadlines."""
+def plan_view(
+    release: Release,
+    policy: EffectivePolicy,
+    policy_source: str,
+    starts: list[str] | None = None,
+) -> RenderableType:
+    """The numbered table of steps and the effective deadlines (and, with release windows,
+    the earliest moment each step can start if the Release started now)."""
     spec = release.spec
     head = Text()
     head.append(f"Plan for Release {release.metadata.name}", style="bold")
@@ -79,9 +90,11 @@ def plan_view(release: Release, policy: EffectivePolicy, policy_source: str) -> 
         f"\nRelease type: {policy.release_type.value}   Strategy: {policy.strategy.value}   "
         f"Policy: {spec.policy_ref.name} ({policy_source})"
     )
-    table: Table = _table("Steps", "#", "STEP", "WEIGHT", "WAITS", "METRICS")
-    for row in plan_rows(policy):
-        table.add_row(str(row.number), row.kind, f"{row.weight}%", row.duration, row.metrics)
+    columns = ["#", "STEP", "WEIGHT", "WAITS", "METRICS"] + (["EARLIEST START"] if starts else [])
+    table: Table = _table("Steps", *columns)
+    for index, row in enumerate(plan_rows(policy)):
+        cells = [str(row.number), row.kind, f"{row.weight}%", row.duration, row.metrics]
+        table.add_row(*cells, *([starts[index]] if starts else []))
     notes = Text()
     notes.append(f"Progress deadline: {seconds_text(policy.progress_deadline)}")
     notes.append(f"   Scale-down delay: {seconds_text(policy.scale_down_delay)}")
@@ -96,9 +109,11 @@ def plan_view(release: Release, policy: EffectivePolicy, policy_source: str) -> 
     return Group(head, table, notes)
 
 
-def plan_data(release: Release, policy: EffectivePolicy) -> dict[str, Any]:
+def plan_data(
+    release: Release, policy: EffectivePolicy, starts: list[str] | None = None
+) -> dict[str, Any]:
     """The plan as data, for -o json|yaml."""
-    return {
+    data: dict[str, Any] = {
         "release": release.metadata.name,
         "releaseType": policy.release_type.value,
         "strategy": policy.strategy.value,
@@ -116,6 +131,9 @@ def plan_data(release: Release, policy: EffectivePolicy) -> dict[str, Any]:
         "scaleDownDelay": seconds_text(policy.scale_down_delay),
         "backgroundAnalysis": policy.background_analysis,
     }
+    if starts:
+        data["earliestStarts"] = starts
+    return data
 
 
 def effective(
@@ -177,12 +195,25 @@ def lint_document(path: str, index: int, document: Any) -> LintResult:
         return LintResult(path, label, skipped=True)
     errors: list[str] = []
     try:
-        model.model_validate(document)
+        parsed = model.model_validate(document)
     except ValidationError as error:
         errors = error_messages(error)
+    else:
+        errors = _window_errors(name, parsed)
     if not name or "name" not in (document.get("metadata") or {}):
         errors.append("metadata.name: field required")
     return LintResult(path, label, tuple(errors))
+
+
+def _window_errors(name: str, parsed: BaseModel) -> list[str]:
+    """What only the engine can check in a calendar: RRULEs, time zones, dates."""
+    if not isinstance(parsed, ReleaseCalendar | ClusterReleaseCalendar):
+        return []
+    try:
+        compile_windows(name, parsed.spec, datetime.now(UTC))
+    except InvalidCalendar as error:
+        return [str(error).removeprefix(f"{name}: ").replace("windows[", "spec.windows[", 1)]
+    return []
 
 
 def lint_file(path: Path) -> list[LintResult]:
