@@ -185,3 +185,13 @@ def test_lint_names_the_field_of_an_unknown_zone_a_bad_rrule_and_a_backwards_ran
     assert "ReleaseCalendar/hours: spec.windows[1].timeZone: unknown time zone" in out
     assert "ReleaseCalendar/rule: spec.windows[0].schedule: invalid RRULE" in out
     assert "ReleaseCalendar/range: spec.windows[0].end: end must be after start" in out
+
+
+def test_the_documented_calendar_example_lints_clean() -> None:
+    """docs/examples/calendar.yaml (business hours, year-end freeze, company freezes) is valid."""
+    path = Path(__file__).resolve().parents[3] / "docs" / "examples" / "calendar.yaml"
+
+    code, out = lint(path)
+
+    assert code == 0, out
+    assert out.count(": OK") == 3
