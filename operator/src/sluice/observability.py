@@ -55,6 +55,18 @@ RECONCILE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+CALENDAR_OPEN = Gauge(
+    "sluice_calendar_open",
+    "1 while a release calendar lets releases go (every window counted), else 0",
+    ["namespace", "calendar"],
+)
+WAITING_ON_WINDOW = Gauge(
+    "sluice_releases_waiting_on_window",
+    "Releases that wait, or hold, because their release window is closed",
+    ["namespace"],
+)
+_WAITING: dict[tuple[str, str], bool] = {}
+
 HealthCheck = Callable[[], tuple[bool, str]]
 
 
@@ -124,8 +136,23 @@ def record_decision(release: Release, decision: Decision) -> None:
             ANALYSIS_VERDICTS.labels(
                 namespace, name, measurement.metric, str(measurement.verdict)
             ).inc()
+    window = next((c for c in after.conditions if c.type == "WindowOpen"), None)
+    waiting = window is not None and window.status.value == "False" and after.outcome is None
+    record_window(namespace, name, waiting)
     seen = {(e.time, e.type) for e in (before.history if before else [])}
     for event in after.history:
         if event.type != "RolledBack" or (event.time, event.type) in seen:
             continue
         ROLLBACKS.labels(namespace, name, event.reason or "Unknown").inc()
+
+
+def record_window(namespace: str, name: str, waiting: bool) -> None:
+    """Count the Release as waiting on a window, or not (the gauge moves only on a change)."""
+    key = (namespace, name)
+    if _WAITING.get(key, False) == waiting:
+        return
+    _WAITING[key] = waiting
+    if waiting:
+        WAITING_ON_WINDOW.labels(namespace).inc()
+    else:
+        WAITING_ON_WINDOW.labels(namespace).dec()

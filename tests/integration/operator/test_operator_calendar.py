@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from kubernetes import client
 
 from sluice.testing.kube import condition_of, wait_for
 from sluice.testing.manifests import deployment, policy, release
+from sluice.testing.prometheus import free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -48,6 +50,12 @@ def _app(apply: Callable[..., None], name: str) -> None:
         deployment(f"{name}-a", name, "a", "1.0.0", TOTAL),
         deployment(f"{name}-b", name, "b", "1.1.0", 0),
     )
+
+
+def _scrape(port: int) -> str:
+    """The operator's /metrics text."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
 
 
 def _window(read_release: Callable[[str], dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -132,6 +140,7 @@ def test_a_freeze_mid_rollout_holds_the_weight_while_a_failing_metric_still_roll
 
 
 def test_override_window_lets_one_release_through_and_records_who_and_why(
+    namespace: str,
     apply: Callable[..., None],
     start_operator: Callable[..., Any],
     read_release: Callable[[str], dict[str, Any]],
@@ -144,10 +153,14 @@ def test_override_window_lets_one_release_through_and_records_who_and_why(
         _app(apply, app)
     apply(_freeze("team", now - timedelta(minutes=1), now + timedelta(hours=2)))
     apply(policy("ramp", [{"setWeight": 50}], calendars=[{"name": "team"}], scaleDownDelay="0s"))
-    start_operator()
+    port = free_port()
+    start_operator("--no-leader-election", "--metrics-port", str(port))
     apply(release("web", "web-a", "web-b", "ramp"), release("api", "api-a", "api-b", "ramp"))
     for app in ("web", "api"):
         wait_for(lambda app=app: _window(read_release, app), 30, f"{app} to wait")
+    waiting = f'sluice_releases_waiting_on_window{{namespace="{namespace}"}} 2.0'
+    closed = f'sluice_calendar_open{{calendar="team",namespace="{namespace}"}} 0.0'
+    wait_for(lambda: waiting in _scrape(port) and closed in _scrape(port), 10, "the gauges")
 
     result = sluice("override-window", "web", "--reason", "INC-7 customer fix")
     assert result.exit_code == 0, result.output
@@ -155,8 +168,10 @@ def test_override_window_lets_one_release_through_and_records_who_and_why(
     entry = next(e for e in done["status"]["history"] if e["type"] == "WindowOverridden")
     assert "INC-7 customer fix" in entry["message"]
     assert entry["by"] and entry["by"] != "unknown"
-    waiting = _window(read_release, "api")
-    assert waiting is not None and waiting["status"] == "False"
+    still = _window(read_release, "api")
+    assert still is not None and still["status"] == "False"
+    one = f'sluice_releases_waiting_on_window{{namespace="{namespace}"}} 1.0'
+    wait_for(lambda: one in _scrape(port), 10, "one Release waiting")
 
     timeline = sluice("calendar")
     assert timeline.exit_code == 0, timeline.output

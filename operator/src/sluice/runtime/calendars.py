@@ -24,6 +24,7 @@ from sluice.api.policy import CalendarKind, RolloutPolicySpec
 from sluice.api.release import Release
 from sluice.engine.calendar_status import calendar_status
 from sluice.engine.types import CalendarInput
+from sluice.observability import CALENDAR_OPEN
 from sluice.runtime.cache import CALENDAR, CLUSTER_CALENDAR, ClusterCache
 
 ICS_TTL_SECONDS = 60.0  # a changed .ics ConfigMap applies within a minute
@@ -152,6 +153,7 @@ class CalendarStatusWriter:
         except ValueError as exc:
             calendar, error = None, str(exc)
         status, wake = calendar_status(body, calendar, error, now)
+        CALENDAR_OPEN.labels(namespace or "", name).set(1 if status.get("open") else 0)
         for key in ("nextOpen", "nextClose"):
             status.setdefault(key, None)  # null removes what a merge patch would keep
         stored = body.get("status") or {}
