@@ -19,7 +19,7 @@ from engine_builders import (
 )
 
 from sluice.api.release import ConditionStatus, Outcome
-from sluice.engine.types import Observation, SetWeight
+from sluice.engine.types import Claim, Observation, SetWeight
 
 BLOCKED = [
     (
@@ -153,3 +153,28 @@ def test_deleted_release_at_zero_but_half_applied_is_sent_to_stable_again() -> N
         observe(deleting=True, applied_candidate_weight=0, weight_applied=False), later(6)
     )
     assert weights_set(again) == [0]
+
+
+def test_an_hpa_scaling_the_new_stable_after_success_is_left_alone() -> None:
+    """While settling, a finished Release compares the percentage only: an HPA that scaled
+    the candidate (now the stable) from 10 to 14 replicas is not scaled back."""
+    driver = Driver(policy([weight(100)], scaleDownDelay="5m"))
+    driver.step(observe())
+    assert driver.status.outcome == Outcome.SUCCEEDED
+    hpa = observe(candidate_replicas=14, applied_candidate_weight=100, weight_applied=False)
+    assert driver.step(hpa, later(60)).actions == ()
+
+
+def test_a_finished_release_superseded_by_a_newer_one_never_acts_again() -> None:
+    """A newer Release on the same Deployments: the old one drops its pending scale-down once,
+    says so, and then does nothing even when the cluster differs from its final weight."""
+    driver = Driver(policy([weight(100)], scaleDownDelay="5m"))
+    driver.step(observe())
+    newer = Claim(name="web-next", created="2026-03-01T12:05:00Z", running=True, active=True)
+    superseded = driver.step(
+        observe(claims=(newer,), applied_candidate_weight=25, weight_applied=False), later(300)
+    )
+    assert event_reasons(superseded) == ["Superseded"]
+    assert driver.status.scale_down_at is None
+    again = driver.step(observe(claims=(newer,), applied_candidate_weight=25), later(900))
+    assert again.actions == ()
