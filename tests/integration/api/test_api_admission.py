@@ -11,8 +11,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from sluice.api import Release, RolloutPolicy
 from sluice.api.common import error_messages
+from sluice.cli.plugin_plan import MODELS
 
 pytestmark = pytest.mark.cluster
 
@@ -22,10 +22,6 @@ DryRunCreate = Callable[[dict[str, Any], str], None]
 INVALID_DIR = Path(__file__).parent / "invalid"
 INVALID_CASES = sorted(INVALID_DIR.glob("*.yaml"))
 EXAMPLES = sorted((REPO / "examples").rglob("*.yaml"))
-MODELS: dict[str, type[Release] | type[RolloutPolicy]] = {
-    "Release": Release,
-    "RolloutPolicy": RolloutPolicy,
-}
 
 
 def expectations(path: Path) -> list[str]:

@@ -23,8 +23,13 @@ def example(path: str) -> dict[str, Any]:
 
 
 def test_crds_are_established_and_structural(crd_api: Any, sluice_crds: list[str]) -> None:
-    """Both CRDs are Established with accepted names and no NonStructuralSchema condition."""
-    assert sorted(sluice_crds) == ["releases.sluice.dev", "rolloutpolicies.sluice.dev"]
+    """Every CRD is Established with accepted names and no NonStructuralSchema condition."""
+    assert sorted(sluice_crds) == [
+        "clusterreleasecalendars.sluice.dev",
+        "releasecalendars.sluice.dev",
+        "releases.sluice.dev",
+        "rolloutpolicies.sluice.dev",
+    ]
     for name in sluice_crds:
         conditions = {
             c.type: c.status
