@@ -11,15 +11,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from sluice.api import Release, RolloutPolicy
 from sluice.api.common import error_messages
+from sluice.cli.plugin_plan import MODELS
 
 INVALID_DIR = Path(__file__).resolve().parents[2] / "integration" / "api" / "invalid"
 CASES = sorted(INVALID_DIR.glob("*.yaml"))
-MODELS: dict[str, type[Release] | type[RolloutPolicy]] = {
-    "Release": Release,
-    "RolloutPolicy": RolloutPolicy,
-}
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
