@@ -225,3 +225,13 @@ def test_dashboard_shows_every_operator_metric() -> None:
     queries = " ".join(_dashboard_queries())
     for metric, names in _exported_series().items():
         assert any(name in queries for name in names), f"{metric} is not on the dashboard"
+
+
+def test_egress_rules_reach_the_operator_as_flags(render: Render) -> None:
+    """egress.allow: one --egress-allow per rule; none by default (loopback and *.svc)."""
+    default = only(render(), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [a for a in default if a.startswith("--egress-allow")]
+    objects = render(egress={"allow": ["10.0.0.0/8", "https://*.corp.example"]})
+    args = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--egress-allow=10.0.0.0/8" in args
+    assert "--egress-allow=https://*.corp.example" in args

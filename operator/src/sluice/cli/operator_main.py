@@ -12,6 +12,7 @@ import click
 import structlog
 
 from sluice.cli.kubeconfig import load_cluster_config
+from sluice.egress import EgressPolicy
 from sluice.logging import configure_logging
 from sluice.runtime.controller import DEFAULT_WORKERS
 
@@ -107,6 +108,15 @@ def main() -> None:
     help="/healthz fails when Releases have waited this long with no reconcile finishing.",
 )
 @click.option(
+    "--egress-allow",
+    "egress_allow",
+    multiple=True,
+    envvar="SLUICE_EGRESS_ALLOW",
+    help="Where policies may point the operator (repeatable): a host, *.suffix, or CIDR, "
+    "with an optional http(s):// scheme and :port. Default: loopback and *.svc, "
+    "*.svc.cluster.local. Link-local and cloud metadata addresses are never allowed.",
+)
+@click.option(
     "--metrics-port",
     default=8080,
     show_default=True,
@@ -125,6 +135,7 @@ def run(
     identity: str | None,
     workers: int,
     stall_seconds: float,
+    egress_allow: tuple[str, ...],
     metrics_port: int,
     log_level: str,
 ) -> None:
@@ -141,8 +152,14 @@ def run(
     from sluice.runtime.controller import Controller
     from sluice.runtime.reconcile import Reconciler
 
+    try:
+        egress = EgressPolicy.from_rules(egress_allow, [prometheus_url] if prometheus_url else [])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--egress-allow") from exc
     cache = ClusterCache()
-    reconciler = Reconciler(client.ApiClient(), cache, default_prometheus_url=prometheus_url)
+    reconciler = Reconciler(
+        client.ApiClient(), cache, default_prometheus_url=prometheus_url, egress=egress
+    )
     controller = Controller(reconciler, cache, workers=workers)
     if metrics_port:  # before the election: a standby answers its probes too (its queue is empty)
         start_metrics_server(metrics_port, lambda: controller.health(stall_seconds))
@@ -160,6 +177,7 @@ def run(
         cluster=source,
         namespaces=list(namespaces) or "all",
         workers=workers,
+        egress=[rule.text for rule in egress.rules],
     )
     kopf.run(
         standalone=True,

@@ -40,7 +40,7 @@ __all__ = ["decide", "due_metrics", "find_blocker"]
 
 def find_blocker(draft: Draft) -> Hold | None:
     """What the rollout needs but cannot find: a policy, a Deployment, a working router, the
-    Deployments to itself, and (to start) a stable that serves the traffic."""
+    Deployments to itself, and (to start) an open release window and a stable that serves."""
     observation = draft.observation
     namespace = draft.release.metadata.namespace
     if observation.policy_error is not None:

@@ -30,6 +30,7 @@ from urllib3.util.retry import Retry
 
 from sluice.api.common import parse_duration
 from sluice.api.policy import Metric, PrometheusProvider
+from sluice.egress import sanitize
 from sluice.engine.types import MetricResult, ResultKind
 from sluice.metrics.provider import (
     QueryOutcome,
@@ -292,7 +293,7 @@ def _http_error(exc: PrometheusApiClientException) -> QueryOutcome:
     """Classify a non-200 answer: HTTP 400 (bad_data, a PromQL error) is permanent."""
     match = _HTTP_ERROR.match(str(exc))
     if match is None:
-        return QueryOutcome(ResultKind.ERROR, error=f"Prometheus error: {exc}")
+        return QueryOutcome(ResultKind.ERROR, error=f"Prometheus error: {sanitize(str(exc))}")
     status = int(match.group(1))
     body = match.group(2)
     try:  # the library puts repr(response.content) in the message
@@ -300,11 +301,11 @@ def _http_error(exc: PrometheusApiClientException) -> QueryOutcome:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     except (ValueError, SyntaxError):
         text = body
-    error_type, message = "", text.strip()[:300]
+    error_type, message = "", sanitize(text)
     try:
         payload = json.loads(text)
-        error_type = str(payload.get("errorType", ""))
-        message = str(payload.get("error", ""))
+        error_type = sanitize(str(payload.get("errorType", "")), 40)
+        message = sanitize(str(payload.get("error", "")))
     except (ValueError, AttributeError):
         pass
     if status == 400 and error_type == "bad_data":

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sluice.api.commands import COMMAND_ANNOTATION, Command
 from sluice.api.policy import Metric, PrometheusProvider, RolloutPolicySpec
 from sluice.api.release import Release
+from sluice.egress import EgressPolicy
 from sluice.engine.decide import due_metrics
 from sluice.engine.schedule import measurement_time
 from sluice.engine.types import Claim, MetricResult, Observation, ResultKind
@@ -93,13 +94,21 @@ def credentials_for(
 
 
 def metric_provider(
-    api_client: Any, namespace: str, policy: RolloutPolicySpec, default_url: str | None
+    api_client: Any,
+    namespace: str,
+    policy: RolloutPolicySpec,
+    default_url: str | None,
+    egress: EgressPolicy,
 ) -> MetricProvider:
     """The provider a policy names, or Prometheus at the operator's default URL (cached).
 
+    A policy's own address must pass the egress allowlist first (EgressRefused, a ValueError,
+    names the field): nothing is read or sent for a refused destination.
     The cache key holds the provider's spec, not its Secrets' contents: a rotated Secret is
     read again after the operator restarts, or when the provider's spec changes.
     """
+    if policy.provider is not None:
+        egress.check(policy.provider.prometheus.address, "spec.provider.prometheus.address")
     spec = policy.provider.model_dump_json() if policy.provider is not None else ""
     key = (namespace, spec, default_url)
     if key not in _PROVIDERS:
@@ -130,13 +139,16 @@ def measure_due_metrics(
     policy: RolloutPolicySpec,
     default_url: str | None,
     now: datetime,
+    egress: EgressPolicy,
 ) -> tuple[MetricResult, ...]:
     """Query the metrics whose interval has come; a provider that cannot be built is an error."""
     due = due_metrics(release, policy, now)
     if not due:
         return ()
     try:
-        provider = metric_provider(api_client, release.metadata.namespace, policy, default_url)
+        provider = metric_provider(
+            api_client, release.metadata.namespace, policy, default_url, egress
+        )
     except (ValueError, ApiException) as exc:
         return tuple(
             MetricResult(metric.name, ResultKind.ERROR, now, error=str(exc), permanent=True)
@@ -157,6 +169,7 @@ def preflight_error(
     policy: RolloutPolicySpec,
     default_url: str | None,
     now: datetime,
+    egress: EgressPolicy,
 ) -> str | None:
     """Before the first step, query every metric once: an invalid query stops the rollout
     before any traffic moves. (An unreachable Prometheus does not: analysis holds later.)"""
@@ -165,7 +178,9 @@ def preflight_error(
     if not policy.metrics:
         return None
     try:
-        provider = metric_provider(api_client, release.metadata.namespace, policy, default_url)
+        provider = metric_provider(
+            api_client, release.metadata.namespace, policy, default_url, egress
+        )
     except (ValueError, ApiException) as exc:
         return f"metric provider: {exc}"
     for metric in policy.metrics:
@@ -228,8 +243,10 @@ def observe(
     default_prometheus_url: str | None,
     now: datetime,
     deleting: bool = False,
+    egress: EgressPolicy | None = None,
 ) -> Observation:
     """Read the Deployments, the router's state, the command and the due metrics."""
+    egress = egress or EgressPolicy()
     namespace = release.metadata.namespace
     stable = cache.deployment(namespace, release.spec.stable)
     candidate = cache.deployment(namespace, release.spec.candidate)
@@ -257,11 +274,11 @@ def observe(
     policy_error = policy.error
     if policy.spec is not None and stable and candidate and router_error is None and not deleting:
         policy_error = preflight_error(
-            api_client, release, policy.spec, default_prometheus_url, now
+            api_client, release, policy.spec, default_prometheus_url, now, egress
         )
         if policy_error is None:
             results = measure_due_metrics(
-                api_client, release, policy.spec, default_prometheus_url, now
+                api_client, release, policy.spec, default_prometheus_url, now, egress
             )
     return Observation(
         stable=stable,

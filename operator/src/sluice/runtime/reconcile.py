@@ -11,6 +11,7 @@ import structlog
 from kubernetes.client.rest import ApiException
 
 from sluice.api.release import Release
+from sluice.egress import EgressPolicy
 from sluice.engine.decide import decide
 from sluice.engine.summary import action_failed
 from sluice.engine.types import Decision
@@ -39,6 +40,7 @@ class Reconciler:
     default_prometheus_url: str | None = None
     clock: Callable[[], datetime] = utc_now
     writes: WriteCounter = field(default_factory=WriteCounter)
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
     ics: IcsFiles = field(init=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,7 @@ class Reconciler:
             self.default_prometheus_url,
             now,
             deleting=deleting,
+            egress=self.egress,
         )
         calendars, calendar_error = calendars_for(self.cache, self.ics, release, policy.spec)
         observation = replace(
