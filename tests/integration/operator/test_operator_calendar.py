@@ -195,3 +195,69 @@ def test_a_missing_calendar_is_a_condition_and_nothing_moves(
     assert 'ReleaseCalendar "missing" not found' in found["message"]
     time.sleep(2)
     assert replicas("web-b") == 0
+
+
+def test_a_cluster_calendar_selects_the_namespace_by_label_with_an_ics_holiday_file(
+    k8s_api: Any,
+    namespace: str,
+    apply: Callable[..., None],
+    start_operator: Callable[..., Any],
+    read_release: Callable[[str], dict[str, Any]],
+    wait_for_condition: Callable[..., dict[str, Any]],
+    replicas: Callable[[str], int],
+) -> None:
+    """An organisation's freeze from an .ics file applies through a namespace label, with no
+    mention in the policy; deleting the calendar lets the Release go at once."""
+    now = datetime.now(UTC)
+    ics = "\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//test//EN",
+            "BEGIN:VEVENT",
+            "UID:freeze@test",
+            f"DTSTART:{(now - timedelta(hours=1)):%Y%m%dT%H%M%SZ}",
+            f"DTEND:{(now + timedelta(hours=1)):%Y%m%dT%H%M%SZ}",
+            "SUMMARY:Company offsite",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]
+    )
+    core = client.CoreV1Api(k8s_api)
+    core.patch_namespace(namespace, {"metadata": {"labels": {"sluice.test/freeze": namespace}}})
+    apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "holidays"},
+            "data": {"calendar.ics": ics},
+        }
+    )
+    custom = client.CustomObjectsApi(k8s_api)
+    calendar = {
+        "apiVersion": "sluice.dev/v1alpha1",
+        "kind": "ClusterReleaseCalendar",
+        "metadata": {"name": namespace},
+        "spec": {
+            "namespaceSelector": {"matchLabels": {"sluice.test/freeze": namespace}},
+            "ics": {"name": "holidays", "namespace": namespace, "reason": "company"},
+        },
+    }
+    custom.create_cluster_custom_object(
+        "sluice.dev", "v1alpha1", "clusterreleasecalendars", calendar
+    )
+    try:
+        _app(apply, "web")
+        apply(policy("ramp", [{"setWeight": 50}], scaleDownDelay="0s"))
+        start_operator()
+        apply(release("web", "web-a", "web-b", "ramp"))
+        waiting = wait_for(lambda: _window(read_release, "web"), 30, "WindowOpen on web")
+        assert waiting["reason"] == "OutsideReleaseWindow"
+        assert "company: Company offsite" in waiting["message"]
+        assert f"ClusterReleaseCalendar {namespace}" in waiting["message"]
+        assert replicas("web-b") == 0
+    finally:
+        custom.delete_cluster_custom_object(
+            "sluice.dev", "v1alpha1", "clusterreleasecalendars", namespace
+        )
+    wait_for_condition("web", "Succeeded", timeout=60)
