@@ -157,8 +157,15 @@ def run(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--egress-allow") from exc
     cache = ClusterCache()
+    configuration = client.Configuration.get_default_copy()
+    # One pooled connection per worker (and the calendar worker, Events): a smaller pool
+    # drops connections under load and pays a new TLS handshake per request.
+    configuration.connection_pool_maxsize = workers + 4
     reconciler = Reconciler(
-        client.ApiClient(), cache, default_prometheus_url=prometheus_url, egress=egress
+        client.ApiClient(configuration),
+        cache,
+        default_prometheus_url=prometheus_url,
+        egress=egress,
     )
     controller = Controller(reconciler, cache, workers=workers)
     if metrics_port:  # before the election: a standby answers its probes too (its queue is empty)
