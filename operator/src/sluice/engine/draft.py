@@ -76,9 +76,11 @@ class Draft:
         *,
         reason: str = "",
         warning: bool = False,
+        event: bool = True,
         **details: Any,
     ) -> None:
-        """Add a history entry and post the matching Event (reason: the reason, else the kind)."""
+        """Add a history entry and post the matching Event (reason: the reason, else the kind);
+        event=False keeps it in the history only (routine steps: one write less each)."""
         entry = HistoryEvent(
             time=self.now,
             type=kind,
@@ -90,7 +92,8 @@ class Draft:
         )
         history = [*self.status.history, entry][-HISTORY_LIMIT:]
         self.update(history=history)
-        self.emit(EventType.WARNING if warning else EventType.NORMAL, reason or kind, message)
+        if event:
+            self.emit(EventType.WARNING if warning else EventType.NORMAL, reason or kind, message)
 
     def set_weight(self, weight: int) -> None:
         """Route this share of traffic to the candidate."""

@@ -197,7 +197,9 @@ def enter_step(draft: Draft, policy: EffectivePolicy, index: int) -> None:
     else:
         message = f"Step {index + 1}/{final_index(policy)}: {describe_step(step)}"
     # The weight this step runs at (applied right after this entry is recorded).
-    draft.record("StepStarted", message, weight=target_weight(policy, index))
+    # History only: an Event per step doubled the writes of a rollout (the history, shown by
+    # `kubectl sluice status` and `history`, has every step with its time and weight).
+    draft.record("StepStarted", message, weight=target_weight(policy, index), event=False)
 
 
 def succeed(draft: Draft, policy: EffectivePolicy) -> None:
