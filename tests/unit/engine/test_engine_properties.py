@@ -29,6 +29,7 @@ from sluice.api.policy import RolloutPolicySpec, Step
 from sluice.api.release import Outcome, Release, ReleaseStatus
 from sluice.engine.decide import decide
 from sluice.engine.policy import resolve_policy
+from sluice.engine.schedule import MIN_REQUEUE_SECONDS
 from sluice.engine.steps import final_index, target_weight
 from sluice.engine.types import Decision, MetricResult, Observation, ScaleDeployment, SetWeight
 
@@ -257,4 +258,4 @@ def test_history_is_bounded_and_generation_observed(
             "Degraded",
             "Pending",
         }
-        assert decision.requeue_after is None or decision.requeue_after >= 1
+        assert decision.requeue_after is None or decision.requeue_after >= MIN_REQUEUE_SECONDS

@@ -22,7 +22,7 @@ from engine_builders import (
 
 from sluice.api.policy import Metric, Step, Thresholds
 from sluice.api.release import Measurement, ReleaseStatus, Verdict
-from sluice.engine.schedule import due_metrics, measurement_time
+from sluice.engine.schedule import MIN_REQUEUE_SECONDS, due_metrics, measurement_time
 
 
 def _names(driver: Driver, at: float) -> list[str]:
@@ -112,10 +112,11 @@ def test_paused_rollout_with_nothing_scheduled_sleeps() -> None:
     assert decision.requeue_after is None
 
 
-def test_requeue_is_at_least_one_second() -> None:
-    """A metric due right now asks for a wake-up in one second, not zero."""
+def test_a_metric_due_now_is_measured_at_once_not_a_second_later() -> None:
+    """A metric due right now asks for a wake-up after the short no-spin floor (50 ms), not
+    one second later (which delayed first measurements and could skip a 1 s interval)."""
     driver = Driver(policy([weight(10), pause(), weight(100)], [metric()]))
-    assert driver.step(observe()).requeue_after == 1
+    assert driver.step(observe()).requeue_after == MIN_REQUEUE_SECONDS == 0.05
 
 
 def test_a_measurement_a_little_late_counts_at_its_scheduled_moment() -> None:

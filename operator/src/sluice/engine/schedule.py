@@ -12,7 +12,10 @@ from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import active_metrics, pause_ends_at, step_at
 from sluice.engine.windows import WindowState
 
-MIN_REQUEUE_SECONDS = 1.0
+# The runtime wakes a Release at the exact moment asked for; this floor only keeps a Release
+# whose next moment is "now" (a metric due on entering an analysis step) from spinning.
+MIN_REQUEUE_SECONDS = 0.05
+SCALE_DOWN_RECHECK_SECONDS = 1.0  # a scale-down asked: look again to see it done
 BLOCKED_REQUEUE_SECONDS = 30.0
 
 
@@ -91,7 +94,8 @@ def requeue_after(
             times.append(override.until)
     if status.scale_down_at is not None and not status.scaled_down:
         # Past due: the scale-down was asked; look again to see it done (or ask again).
-        times.append(max(status.scale_down_at, now + timedelta(seconds=MIN_REQUEUE_SECONDS)))
+        recheck = now + timedelta(seconds=SCALE_DOWN_RECHECK_SECONDS)
+        times.append(max(status.scale_down_at, recheck))
     if policy is not None and status.current_step is not None and status.outcome is None:
         times.extend(_wake_up_times(status, policy, now))
     delays = [(time - now).total_seconds() for time in times]
