@@ -19,7 +19,7 @@ help:
 	@echo "make crds         regenerate crds/ and docs/reference.md from the models"
 	@echo "make lint         ruff, mypy --strict and import-linter"
 	@echo "make unit         unit tests only (no cluster)"
-	@echo "make bench        rollback latency and API writes per step"
+	@echo "make bench        rollback latency, the scale curve and the idle cost (~18 min)"
 	@echo "make run          run the operator against the local cluster"
 
 $(STAMP): pyproject.toml
