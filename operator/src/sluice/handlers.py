@@ -9,17 +9,18 @@ import kopf
 from sluice.api.common import GROUP, VERSION
 from sluice.cli.kubeconfig import login_as_configured
 from sluice.runtime.controller import Controller
+from sluice.runtime.prime import prime
 
 
 class _State:
     controller: Controller | None = None
-    namespaced: bool = False
+    namespaces: tuple[str, ...] = ()
 
 
-def install(controller: Controller, namespaced: bool = False) -> None:
+def install(controller: Controller, namespaces: list[str] | None = None) -> None:
     """Give the handlers the controller they feed (done once, before kopf starts)."""
     _State.controller = controller
-    _State.namespaced = namespaced
+    _State.namespaces = tuple(namespaces or ())
 
 
 def _controller() -> Controller:
@@ -35,9 +36,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.finalizer = f"{GROUP}/kopf"
     settings.posting.enabled = False
     # Watching named namespaces needs no cluster-wide scans (nor the RBAC to list namespaces).
-    settings.scanning.disabled = _State.namespaced
+    settings.scanning.disabled = bool(_State.namespaces)
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 70
+    prime(_controller(), list(_State.namespaces))  # no worker acts on an empty cache
     _controller().start()
 
 

@@ -138,3 +138,20 @@ def test_a_missing_calendar_is_a_condition_not_always_open() -> None:
     assert weights_set(decision) == [] and scales(decision) == []
     assert condition(driver.status, "WindowOpen").reason == "InvalidCalendar"
     assert missing in condition(driver.status, "Degraded").message
+
+
+def test_a_rolled_back_release_is_retried_in_a_freeze_only_after_an_override() -> None:
+    """retry points at override-window; after the override, the retry starts the rollout."""
+    driver = Driver(policy([weight(25), pause(), weight(100)]))
+    driver.step(seen(calendar(FREEZE)))
+    driver.step(seen(calendar(FREEZE), command=command("abort", id="a")), later(60))
+    refused = driver.step(seen(calendar(FREEZE), command=command("retry", id="r1")), later(70))
+    assert weights_set(refused) == [] and driver.status.outcome == Outcome.ROLLED_BACK
+    assert "override-window" in driver.status.history[-1].message
+    override = command("overrideWindow", id="o", by="alice").model_copy(
+        update={"reason": "retry the fix"}
+    )
+    driver.step(seen(calendar(FREEZE), command=override), later(80))
+    assert driver.status.window_override is not None
+    retried = driver.step(seen(calendar(FREEZE), command=command("retry", id="r2")), later(90))
+    assert weights_set(retried) == [25] and driver.status.outcome is None

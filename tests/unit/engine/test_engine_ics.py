@@ -68,3 +68,26 @@ def test_a_file_that_is_not_icalendar_is_an_invalid_calendar() -> None:
     with pytest.raises(InvalidCalendar) as raised:
         ics_windows("corp", SOURCE, "this is not a calendar", utc("2026-10-01 00:00"))
     assert "ConfigMap holidays" in str(raised.value) and "calendar.ics" in str(raised.value)
+
+
+def test_an_all_day_yearly_holiday_with_a_date_until_recurs_in_local_time() -> None:
+    """RRULE UNTIL as a DATE (as holiday feeds write it) works with an all-day DTSTART."""
+    text = "\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//Example Corp//Holidays//EN",
+            "BEGIN:VEVENT",
+            "UID:xmas@example.com",
+            "DTSTART;VALUE=DATE:20241225",
+            "DTEND;VALUE=DATE:20241226",
+            "RRULE:FREQ=YEARLY;UNTIL=20301225",
+            "SUMMARY:Christmas Day",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]
+    )
+    now = utc("2026-12-25 10:00")
+    state = window_state(ics_windows("corp", SOURCE, text, now), ReleaseType.MINOR, now)
+    assert not state.open and "Christmas Day" in state.reason
+    assert state.next_open == utc("2026-12-25 23:00")  # midnight Berlin (CET)

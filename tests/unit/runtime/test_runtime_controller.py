@@ -106,3 +106,27 @@ def test_the_engines_requeue_becomes_an_exact_timer() -> None:
     assert len(controller.queue) == 0
     clock.now += 1
     assert len(controller.queue) == 1
+
+
+def test_when_our_own_write_ends_a_rollout_the_releases_waiting_on_it_are_woken() -> None:
+    """The watch echo of our write wakes nothing, so the worker wakes the Conflict waiters."""
+    from sluice.api.release import Outcome
+
+    controller, stub, _ = _controller()
+    waiting = {
+        "metadata": {"namespace": "ns", "name": "web-next", "resourceVersion": "2"},
+        "spec": {"stable": "b", "candidate": "a"},
+    }
+    controller.on_release("ADDED", waiting)
+    while len(controller.queue):
+        key = controller.queue.get()
+        assert key is not None
+        controller.queue.done(key)
+    stub.reconcile = lambda body, **_: Decision(  # type: ignore[method-assign]
+        status=ReleaseStatus(outcome=Outcome.SUCCEEDED)
+    )
+    controller.process(("ns", "web"))
+    queued = set()
+    while len(controller.queue):
+        queued.add(controller.queue.get())
+    assert ("ns", "web-next") in queued

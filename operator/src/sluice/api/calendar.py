@@ -100,8 +100,8 @@ class IcsSource(ApiModel):
     )
     namespace: ObjectName | None = Field(
         default=None,
-        description="The ConfigMap's namespace (ClusterReleaseCalendar only; a ReleaseCalendar "
-        "reads its own namespace).",
+        description="The ConfigMap's namespace (ClusterReleaseCalendar only, default "
+        '"default"; a ReleaseCalendar reads its own namespace).',
     )
     reason: str = Field(default="", max_length=256, description="Shown with each event's summary.")
     time_zone: str = Field(

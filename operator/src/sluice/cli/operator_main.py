@@ -177,7 +177,7 @@ def run(
             identity,
             lease_seconds,
         )
-    handlers.install(controller, namespaced=bool(namespaces))
+    handlers.install(controller, list(namespaces))
     log.info(
         "starting",
         identity=identity,

@@ -143,8 +143,9 @@ def _resume(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> s
 
 def _override_window(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Break-glass: let this Release move outside its release windows, recorded with why."""
-    if draft.status.outcome is not None and not next_release_requested(draft):
-        return "the rollout has ended; the override would have nothing to let through"
+    ended = draft.status.outcome == Outcome.SUCCEEDED and not next_release_requested(draft)
+    if ended:
+        return "the rollout has succeeded; the override would have nothing to let through"
     if not command.reason:
         return "override-window needs a reason (--reason)"
     if command.until is not None and command.until <= draft.now:

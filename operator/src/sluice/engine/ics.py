@@ -23,24 +23,32 @@ def _moment(value: Any, zone: ZoneInfo) -> datetime:
 
 
 def _openings(event: Any, zone: ZoneInfo, now: datetime) -> list[tuple[datetime, datetime]]:
-    """The event's occurrences that can matter from now over the horizon, in UTC."""
-    start = _moment(event.decoded("DTSTART"), zone)
+    """The event's occurrences that can matter from now over the horizon, in UTC.
+
+    All-day and floating events recur in local time (RFC 5545 gives their UNTIL as a local
+    DATE or date-time): they are expanded naive, then placed in the source's zone.
+    """
+    raw = event.decoded("DTSTART")
+    floating = not isinstance(raw, datetime) or raw.tzinfo is None
+    start = _moment(raw, zone)
     if event.get("DTEND") is not None:
         length = _moment(event.decoded("DTEND"), zone) - start
     elif event.get("DURATION") is not None:
         length = event.decoded("DURATION")
     else:
-        all_day = not isinstance(event.decoded("DTSTART"), datetime)
-        length = timedelta(days=1) if all_day else timedelta(0)
+        length = timedelta(days=1) if not isinstance(raw, datetime) else timedelta(0)
     if event.get("RRULE") is None:
         occurrences = [start]
     else:
+        first = start.replace(tzinfo=None) if floating else start
+        since = (now - length).astimezone(zone)
         rules = rruleset()
         rule_text = event["RRULE"].to_ical().decode()
-        rules.rrule(rrulestr(rule_text, dtstart=start))  # type: ignore[arg-type]
+        rules.rrule(rrulestr(rule_text, dtstart=first))  # type: ignore[arg-type]
         for exdate in _exdates(event, zone):
-            rules.exdate(exdate)
-        occurrences = list(rules.xafter(now - length, count=MAX_OPENINGS, inc=True))
+            rules.exdate(exdate.replace(tzinfo=None) if floating else exdate)
+        found = rules.xafter(since.replace(tzinfo=None) if floating else since, MAX_OPENINGS, True)
+        occurrences = [o.replace(tzinfo=zone) if floating else o for o in found]
     horizon = now + HORIZON
     return [
         (begin.astimezone(UTC), begin.astimezone(UTC) + length)

@@ -85,7 +85,7 @@ def requeue_after(
 ) -> float | None:
     """Seconds until the runtime should call decide again; None: only on the next change."""
     times: list[datetime] = []
-    if window is not None and status.outcome is None:
+    if window is not None and (status.outcome is None or blocked):
         # A waiting or running Release looks again when its window opens or closes, and when
         # a break-glass override ends.
         times.extend(t for t in (window.next_open, window.next_close) if t is not None)

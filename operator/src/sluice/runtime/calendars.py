@@ -93,7 +93,9 @@ def _calendar_input(
         raise ValueError(f"{label} is invalid: {exc}") from exc
     text = None
     if spec.ics is not None:
-        where = spec.ics.namespace or namespace if kind == CLUSTER_CALENDAR else namespace
+        # A ReleaseCalendar reads its own namespace; a ClusterReleaseCalendar the one it
+        # names (default: "default"), whichever Release or status asks.
+        where = (spec.ics.namespace or "default") if kind == CLUSTER_CALENDAR else namespace
         try:
             text = ics.text(where or "default", spec.ics)
         except LookupError as exc:

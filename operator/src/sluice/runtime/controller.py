@@ -228,6 +228,11 @@ class Controller:
             self._failed(key, exc)
             return
         self.queue.forget(key)
+        ended = decision.status.outcome is not None
+        if ended and (body.get("status") or {}).get("outcome") != decision.status.outcome:
+            # Our own write ended the rollout: its watch echo wakes nothing, so wake the
+            # Releases waiting on these Deployments (Conflict) here.
+            self._wake_claimants(body)
         if self.errors.pop(key, None) is not None:
             self.queue.add(key)  # recovered: the next pass clears the Degraded condition
         elif decision.requeue_after is not None:
@@ -250,7 +255,10 @@ class Controller:
                 return body  # already gone
             raise
         self.reconciler.writes.count("releases")
-        self.cache.put_release(written)
+        if written["metadata"].get("deletionTimestamp") and not finalizers:
+            self.cache.remove_release(release_key(written))  # gone: its DELETED may be past
+        else:
+            self.cache.put_release(written)
         return written
 
     def _failed(self, key: ReleaseKey, exc: Exception) -> None:
