@@ -73,7 +73,7 @@ def test_a_release_created_in_a_freeze_waits_at_zero_and_starts_when_it_ends(
 ) -> None:
     """WindowOpen=False names the next opening; no pod moves; at the end it starts by itself."""
     now = datetime.now(UTC)
-    end = now + timedelta(seconds=15)
+    end = now + timedelta(seconds=25)
     _app(apply, "web")
     apply(_freeze("team", now - timedelta(minutes=1), end))
     apply(policy("ramp", [{"setWeight": 50}], calendars=[{"name": "team"}], scaleDownDelay="0s"))
@@ -106,28 +106,31 @@ def test_a_freeze_mid_rollout_holds_the_weight_while_a_failing_metric_still_roll
     replicas: Callable[[str], int],
     prometheus_url: str,
 ) -> None:
-    """The freeze starts during a pause: 25% holds past the pause; the metric that starts
-    failing later (a real PromQL query on time()) still rolls back inside the freeze."""
+    """A freeze begins while the rollout pauses at 25%: it holds 25% past the pause; the
+    metric that starts failing later (a real PromQL query on time()) still rolls back."""
     now = datetime.now(UTC)
-    fails_at = int(now.timestamp()) + 30
+    fails_at = int(now.timestamp()) + 45
     metric = {
         "name": "error-rate",
         "query": f"time() > bool {fails_at}",
         "thresholds": {"max": 0.5},
         "interval": "1s",
     }
-    steps = [{"setWeight": 25}, {"pause": {"duration": "4s"}}, {"setWeight": 75}]
+    steps = [{"setWeight": 25}, {"pause": {"duration": "8s"}}, {"setWeight": 75}]
     _app(apply, "web")
-    apply(_freeze("team", now + timedelta(seconds=3), now + timedelta(hours=1)))
+    later = now + timedelta(days=30)
+    apply(_freeze("team", later, later + timedelta(hours=1)))  # not in force yet
     apply(policy("ramp", steps, calendars=[{"name": "team"}], metrics=[metric]))
     start_operator(prometheus_url=prometheus_url)
     apply(release("web", "web-a", "web-b", "ramp"))
+    wait_for(lambda: replicas("web-b") == 1, 30, "the rollout at 25%")
+    apply(_freeze("team", datetime.now(UTC) - timedelta(minutes=1), now + timedelta(hours=1)))
 
     def holding() -> dict[str, Any] | None:
         found = condition_of(read_release("web"), "Progressing")
         return found if found and found["reason"] == "OutsideReleaseWindow" else None
 
-    held = wait_for(holding, 25, "the rollout to hold on the freeze")
+    held = wait_for(holding, 30, "the rollout to hold on the freeze")
     assert "holding at 25%" in held["message"]
     assert replicas("web-b") == 1, "25% of 4 replicas, not more"
     time.sleep(max(0.0, fails_at - time.time() - 8))
