@@ -145,14 +145,15 @@ def _window_starts(
         return None
     from kubernetes.client.rest import ApiException
 
-    from sluice.cli.plugin_plan_windows import plan_calendars, plan_windows, step_starts
+    from sluice.cli.plugin_plan_windows import plan_calendars, step_starts
+    from sluice.engine.gate import compile_calendars
     from sluice.engine.windows import InvalidCalendar
 
     now = datetime.now(UTC)
     try:
         custom = conn.custom if conn is not None else None
         calendars = plan_calendars(spec, documents, custom, namespace)
-        return step_starts(policy, plan_windows(calendars, now), now)
+        return step_starts(policy, compile_calendars(tuple(calendars), now), now)
     except (LookupError, ApiException, InvalidCalendar) as error:
         raise click.ClickException(f"release windows: {error}") from error
 

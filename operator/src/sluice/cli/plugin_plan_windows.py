@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sluice.api.calendar import ClusterReleaseCalendarSpec, ReleaseCalendarSpec
 from sluice.api.common import GROUP, VERSION, parse_duration
 from sluice.api.policy import CalendarKind, RolloutPolicySpec
-from sluice.engine.gate import compile_calendars
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.steps import final_index, step_at
 from sluice.engine.types import CalendarInput
@@ -83,8 +82,3 @@ def step_starts(policy: EffectivePolicy, windows: list[Window], start: datetime)
         else:
             now = None
     return moments
-
-
-def plan_windows(calendars: list[CalendarInput], now: datetime) -> list[Window]:
-    """The compiled windows of the calendars (InvalidCalendar names the field)."""
-    return compile_calendars(tuple(calendars), now)

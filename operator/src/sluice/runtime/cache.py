@@ -295,15 +295,6 @@ class ClusterCache:
             labels = self._namespace_labels.get(name)
             return None if labels is None else dict(labels)
 
-    def counts(self) -> dict[str, int]:
-        """How many objects of each kind the cache holds."""
-        with self._lock:
-            return {
-                "releases": len(self._releases),
-                "deployments": len(self._deployments),
-                "policies": len(self._policies),
-            }
-
 
 def _newer(new: dict[str, Any], old: dict[str, Any]) -> bool:
     """Whether new is a later version than old (not the same, not older)."""

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from kubernetes.client.rest import ApiException
 
 from sluice.api.common import GROUP
 from sluice.observability import RECONCILE_ERRORS, RECONCILE_SECONDS
 from sluice.runtime.cache import CALENDAR, ClusterCache, ObjectKey, ReleaseKey, release_key
 from sluice.runtime.calendars import CalendarStatusWriter
-from sluice.runtime.errors import StaleRelease, describe
+from sluice.runtime.errors import ActionFailed, StaleRelease, describe
 from sluice.runtime.kube import set_finalizers
 from sluice.runtime.reconcile import Reconciler
 from sluice.runtime.workqueue import WorkQueue
@@ -299,8 +300,4 @@ def _ended_or_leaving(before: dict[str, Any] | None, after: dict[str, Any]) -> b
 
 def _is_expected(exc: Exception) -> bool:
     """API and action errors are expected (no traceback needed); anything else is a bug."""
-    from kubernetes.client.rest import ApiException
-
-    from sluice.runtime.errors import ActionFailed
-
     return isinstance(exc, ApiException | ActionFailed)

@@ -26,19 +26,6 @@ def read_deployment(api_client: Any, namespace: str, name: str) -> DeploymentSta
     return deployment_state(api_client.sanitize_for_serialization(deployment))
 
 
-def read_policy(api_client: Any, namespace: str, name: str) -> dict[str, Any] | None:
-    """Read a RolloutPolicy as a plain dict; None when it does not exist."""
-    try:
-        policy: dict[str, Any] = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
-            GROUP, VERSION, namespace, POLICIES, name
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return policy
-
-
 def patch_release_status(
     api_client: Any, namespace: str, name: str, status: dict[str, Any], resource_version: str
 ) -> dict[str, Any]:

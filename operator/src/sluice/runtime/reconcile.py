@@ -14,7 +14,7 @@ from sluice.api.release import Release
 from sluice.egress import EgressPolicy
 from sluice.engine.decide import decide
 from sluice.engine.summary import action_failed
-from sluice.engine.types import Decision
+from sluice.engine.types import Decision, EmitEvent
 from sluice.observability import record_decision
 from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
 from sluice.runtime.cache import ClusterCache
@@ -114,8 +114,8 @@ class Reconciler:
                 self.writes.count("releases/status")
                 self.cache.put_release(written)
             for event in decision.actions:
-                if hasattr(event, "reason"):
-                    post_event(self.api_client, release, event, self.writes)  # type: ignore[arg-type]
+                if isinstance(event, EmitEvent):
+                    post_event(self.api_client, release, event, self.writes)
         except ApiException as exc:
             log.warning("reporting a failure failed", status=exc.status, reason=exc.reason)
 
