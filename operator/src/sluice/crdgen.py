@@ -62,7 +62,11 @@ _KEPT_KEYS = (
 )
 
 # Lists of these models are map lists keyed by these fields (merged by key on apply).
-_LIST_MAP_KEYS = {"Condition": ["type"]}
+_LIST_MAP_KEYS = {
+    "Condition": ["type"],
+    "NotificationSubscription": ["name"],
+    "SubscriptionStatus": ["name"],
+}
 
 _API_VERSION_DESCRIPTION = (
     "APIVersion defines the versioned schema of this representation of an object. Servers "

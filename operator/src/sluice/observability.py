@@ -55,6 +55,12 @@ RECONCILE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+NOTIFICATIONS = Counter(
+    "sluice_notifications_total",
+    "Notification delivery attempts by target kind and result",
+    ["kind", "result"],
+)
+
 CALENDAR_OPEN = Gauge(
     "sluice_calendar_open",
     "1 while a release calendar lets releases go (every window counted), else 0",
@@ -156,3 +162,33 @@ def record_window(namespace: str, name: str, waiting: bool) -> None:
         WAITING_ON_WINDOW.labels(namespace).inc()
     else:
         WAITING_ON_WINDOW.labels(namespace).dec()
+
+
+# Series labelled by Release, with their label names: removed when the Release is deleted.
+PER_RELEASE = (
+    (CANDIDATE_WEIGHT, ("namespace", "release")),
+    (STEP_SECONDS, ("namespace", "release")),
+    (ANALYSIS_VERDICTS, ("namespace", "release", "metric", "verdict")),
+    (ROLLBACKS, ("namespace", "release", "reason")),
+    (RECONCILE_ERRORS, ("namespace", "release")),
+)
+
+
+def forget_release(namespace: str, name: str) -> None:
+    """A Release was deleted: remove its series, and its count by phase and window wait."""
+    for metric, label_names in PER_RELEASE:
+        found = set()
+        for family in metric.collect():
+            for sample in family.samples:
+                if (sample.labels.get("namespace"), sample.labels.get("release")) == (
+                    namespace,
+                    name,
+                ):
+                    found.add(tuple(sample.labels[label] for label in label_names))
+        for values in found:
+            metric.remove(*values)
+    phase = _PHASES.pop((namespace, name), None)
+    if phase is not None:
+        RELEASES_BY_PHASE.labels(namespace, phase).dec()
+    record_window(namespace, name, False)
+    _WAITING.pop((namespace, name), None)

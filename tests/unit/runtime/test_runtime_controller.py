@@ -7,6 +7,7 @@ from typing import Any
 from kubernetes.client.rest import ApiException
 
 from sluice.api.release import ReleaseStatus
+from sluice.egress import EgressPolicy
 from sluice.engine.types import Decision
 from sluice.runtime.cache import ClusterCache
 from sluice.runtime.controller import FINALIZER, Controller
@@ -29,12 +30,19 @@ class StubReconciler:
     def __init__(self) -> None:
         self.api_client = None
         self.ics = None
+        self.egress = EgressPolicy()
         self.error: Exception | None = None
         self.reported: list[str] = []
         self.seen_errors: list[str | None] = []
         self.requeue: float | None = 30.0
 
-    def reconcile(self, body: Any, deleting: bool = False, action_error: str | None = None) -> Any:
+    def reconcile(
+        self,
+        body: Any,
+        deleting: bool = False,
+        action_error: str | None = None,
+        deliveries: tuple[Any, ...] = (),
+    ) -> Any:
         """Fail when told to; else decide to look again after self.requeue."""
         self.seen_errors.append(action_error)
         if self.error is not None:

@@ -196,3 +196,10 @@ def kubernetes_path(loc: tuple[str | int, ...]) -> str:
 def error_messages(error: ValidationError) -> list[str]:
     """Each error of a ValidationError as ``<field path>: <message>``, like the API server's."""
     return [f"{kubernetes_path(e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)]
+
+
+class SecretKeyRef(ApiModel):
+    """A key of a Secret in the operator's or the Release's namespace."""
+
+    name: ObjectName = Field(description="Name of the Secret.")
+    key: str = Field(min_length=1, max_length=253, description="Key within the Secret.")

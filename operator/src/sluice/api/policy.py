@@ -15,7 +15,9 @@ from sluice.api.common import (
     ObjectMeta,
     ObjectName,
     Percent,
+    SecretKeyRef,
 )
+from sluice.api.notifications import NotificationSubscription
 
 DEFAULT_CANARY_WEIGHTS = (5, 25, 50, 100)
 
@@ -194,13 +196,6 @@ class Metric(ApiModel):
     )
 
 
-class SecretKeyRef(ApiModel):
-    """A key of a Secret in the operator's or the Release's namespace."""
-
-    name: ObjectName = Field(description="Name of the Secret.")
-    key: str = Field(min_length=1, max_length=253, description="Key within the Secret.")
-
-
 class PrometheusProvider(ApiModel):
     """Where to send the PromQL queries, and how to authenticate."""
 
@@ -364,6 +359,11 @@ class RolloutPolicySpec(ApiModel):
     )
     overrides: ReleaseTypeOverrides | None = Field(
         default=None, description="Per-release-type overrides (hotfix, patch, minor, major)."
+    )
+    notifications: list[NotificationSubscription] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Who hears about this policy's rollouts: events, a target, a template.",
     )
 
 

@@ -9,7 +9,9 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from sluice.api.common import SEMVER_PATTERN, ApiModel, CelRule, ObjectMeta, ObjectName
+from sluice.api.notifications import NotificationStatus
 from sluice.api.policy import PolicyOverride, ReleaseType
+from sluice.api.records import RECORD_LIMIT, RolloutRecord, Waiting
 
 HISTORY_LIMIT = 50
 
@@ -287,6 +289,18 @@ class ReleaseStatus(ApiModel):
     conditions: list[Condition] = Field(default_factory=list)
     measurements: list[Measurement] = Field(default_factory=list)
     history: list[HistoryEvent] = Field(default_factory=list, max_length=HISTORY_LIMIT)
+    rollout_records: list[RolloutRecord] = Field(
+        default_factory=list,
+        alias="rolloutRecords",
+        max_length=RECORD_LIMIT,
+        description="The latest rollouts, newest last: the source of the release metrics.",
+    )
+    waiting: Waiting | None = Field(
+        default=None, description="The approval or window wait in progress (rolloutRecords)."
+    )
+    notifications: NotificationStatus | None = Field(
+        default=None, description="Notifications waiting for delivery, and the last results."
+    )
     message: str | None = Field(default=None, description="What is happening, in one line.")
 
 

@@ -16,6 +16,7 @@ from sluice.engine.commands import (
 )
 from sluice.engine.draft import Draft, candidate_weight
 from sluice.engine.gate import closed_message, evaluate_window, is_invalid, window_closed
+from sluice.engine.notify import notify
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.rollout import (
     advance,
@@ -219,6 +220,7 @@ def decide(
         blocker = find_blocker(draft)
         effective = _run(draft, policy) if blocker is None else None
     summarize(draft, effective, blocker)
+    notify(draft, release.status or ReleaseStatus(), policy.notifications if policy else None)
     delay = requeue_after(
         draft.status, effective, now, blocked=blocker is not None, window=draft.window
     )

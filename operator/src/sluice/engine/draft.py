@@ -45,6 +45,7 @@ class Draft:
     status: ReleaseStatus
     actions: list[Action] = field(default_factory=list)
     window: WindowState | None = None  # the release window now (None: no calendar applies)
+    recorded: list[HistoryEvent] = field(default_factory=list)  # history entries of this pass
 
     @property
     def name(self) -> str:
@@ -91,6 +92,7 @@ class Draft:
             **details,
         )
         history = [*self.status.history, entry][-HISTORY_LIMIT:]
+        self.recorded.append(entry)
         self.update(history=history)
         if event:
             self.emit(EventType.WARNING if warning else EventType.NORMAL, reason or kind, message)

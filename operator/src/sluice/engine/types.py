@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sluice.api.calendar import ReleaseCalendarSpec
 from sluice.api.commands import Command
+from sluice.api.notifications import DeliveryResult
 from sluice.api.release import ReleaseStatus
 
 
@@ -68,6 +69,23 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    """How the delivery of one pending notification went, as the runtime's notifier saw it."""
+
+    id: str  # the pending notification's idempotency key
+    subscription: str
+    result: DeliveryResult
+    message: str  # the receiver's answer or the error, short and sanitized
+    time: datetime  # when this result was reached
+    attempts: int
+
+    @property
+    def final(self) -> bool:
+        """Whether no further attempt will be made (delivered, given up, or refused)."""
+        return self.result != DeliveryResult.RETRYING
+
+
+@dataclass(frozen=True)
 class Observation:
     """Everything the runtime read before deciding. Missing objects are None."""
 
@@ -89,6 +107,7 @@ class Observation:
     action_error: str | None = None
     calendars: tuple[CalendarInput, ...] = ()  # every calendar that applies
     calendar_error: str | None = None  # a calendar the policy names is missing or unreadable
+    deliveries: tuple[DeliveryReport, ...] = ()  # notification deliveries not yet in the status
 
 
 class EventType(StrEnum):

@@ -29,6 +29,20 @@ def release_key(body: dict[str, Any]) -> ReleaseKey:
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
+def plain_body(body: Any) -> dict[str, Any]:
+    """A watched Release body as a plain dict the models can validate."""
+    plain: dict[str, Any] = {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": dict(body.get("metadata", {})),
+        "spec": body.get("spec", {}),
+    }
+    status = body.get("status")
+    if status:
+        plain["status"] = status
+    return plain
+
+
 def _without_nulls(value: Any) -> Any:
     """The value with null fields removed (as the official client serialises objects)."""
     if isinstance(value, dict):

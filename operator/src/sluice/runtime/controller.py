@@ -12,13 +12,16 @@ from typing import Any
 
 import structlog
 from kubernetes.client.rest import ApiException
+from pydantic import ValidationError
 
 from sluice.api.common import GROUP
-from sluice.observability import RECONCILE_ERRORS, RECONCILE_SECONDS
+from sluice.api.notifications import NotificationStatus
+from sluice.observability import RECONCILE_ERRORS, RECONCILE_SECONDS, forget_release
 from sluice.runtime.cache import CALENDAR, ClusterCache, ObjectKey, ReleaseKey, release_key
 from sluice.runtime.calendars import CalendarStatusWriter
 from sluice.runtime.errors import ActionFailed, StaleRelease, describe
 from sluice.runtime.kube import set_finalizers
+from sluice.runtime.notify import DEFAULT_NOTIFIER_WORKERS, NotificationDispatcher
 from sluice.runtime.reconcile import Reconciler
 from sluice.runtime.workqueue import WorkQueue
 
@@ -54,11 +57,20 @@ class Controller:
     errors: dict[ReleaseKey, str] = field(default_factory=dict)
     calendar_queue: WorkQueue[ObjectKey] = field(default_factory=WorkQueue)
     calendar_status: CalendarStatusWriter = field(init=False)
+    notifier_workers: int = DEFAULT_NOTIFIER_WORKERS
+    notifier: NotificationDispatcher = field(init=False)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.calendar_status = CalendarStatusWriter(
             self.reconciler.api_client, self.cache, self.reconciler.ics
+        )
+        self.notifier = NotificationDispatcher(
+            self.reconciler.api_client,
+            self.cache,
+            self.reconciler.egress,
+            wake=self.queue.add,
+            workers=self.notifier_workers,
         )
 
     # Lifecycle --------------------------------------------------------------------------------
@@ -72,12 +84,14 @@ class Controller:
             thread = threading.Thread(target=self._work, name=f"worker-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        log.info("workers started", workers=self.workers)
+        self.notifier.start()
+        log.info("workers started", workers=self.workers, notifiers=self.notifier_workers)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Let the workers finish their current key, then stop them."""
         self.queue.shut_down()
         self.calendar_queue.shut_down()
+        self.notifier.stop()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -97,6 +111,8 @@ class Controller:
             self.cache.remove_release(key)
             self.queue.drop(key)
             self.errors.pop(key, None)
+            forget_release(*key)
+            self.notifier.forget(key)
             self._wake_claimants(body)
             return
         before = self.cache.release(key)
@@ -216,7 +232,10 @@ class Controller:
             if FINALIZER not in finalizers:
                 body = self._set_finalizers(body, [*finalizers, FINALIZER])
             decision = self.reconciler.reconcile(
-                body, deleting=deleting, action_error=self.errors.get(key)
+                body,
+                deleting=deleting,
+                action_error=self.errors.get(key),
+                deliveries=self.notifier.reports(key),
             )
             if deleting:
                 latest = self.cache.release(key) or body
@@ -228,6 +247,8 @@ class Controller:
         except Exception as exc:  # every failure is reported, backed off and retried
             self._failed(key, exc)
             return
+        finally:
+            self._hand_over_notifications(key)
         self.queue.forget(key)
         ended = decision.status.outcome is not None
         if ended and (body.get("status") or {}).get("outcome") != decision.status.outcome:
@@ -238,6 +259,19 @@ class Controller:
             self.queue.add(key)  # recovered: the next pass clears the Degraded condition
         elif decision.requeue_after is not None:
             self.queue.add_after(key, decision.requeue_after)
+
+    def _hand_over_notifications(self, key: ReleaseKey) -> None:
+        """Give the notifier the stored outbox (written even when an action failed after it)."""
+        body = self.cache.release(key)
+        raw = ((body or {}).get("status") or {}).get("notifications")
+        if raw is None and not self.notifier.reports(key):
+            return
+        try:
+            state = NotificationStatus.model_validate(raw) if raw else None
+        except ValidationError as exc:
+            log.warning("unreadable notification outbox", release=key[1], error=str(exc))
+            return
+        self.notifier.reconciled(key, state)
 
     def _set_finalizers(self, body: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
         meta = body["metadata"]
@@ -258,6 +292,7 @@ class Controller:
         self.reconciler.writes.count("releases")
         if written["metadata"].get("deletionTimestamp") and not finalizers:
             self.cache.remove_release(release_key(written))  # gone: its DELETED may be past
+            forget_release(*release_key(written))
         else:
             self.cache.put_release(written)
         return written

@@ -14,10 +14,10 @@ from sluice.api.release import Release
 from sluice.egress import EgressPolicy
 from sluice.engine.decide import decide
 from sluice.engine.summary import action_failed
-from sluice.engine.types import Decision, EmitEvent
+from sluice.engine.types import Decision, DeliveryReport, EmitEvent
 from sluice.observability import record_decision
 from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
-from sluice.runtime.cache import ClusterCache
+from sluice.runtime.cache import ClusterCache, plain_body
 from sluice.runtime.calendars import IcsFiles, calendars_for
 from sluice.runtime.execute import execute, post_event, status_changed, status_document
 from sluice.runtime.kube import patch_release_status
@@ -49,10 +49,14 @@ class Reconciler:
         self.ics = IcsFiles(self.api_client)
 
     def reconcile(
-        self, body: dict[str, Any], deleting: bool = False, action_error: str | None = None
+        self,
+        body: dict[str, Any],
+        deleting: bool = False,
+        action_error: str | None = None,
+        deliveries: tuple[DeliveryReport, ...] = (),
     ) -> Decision:
         """Bring one Release one step closer to what its spec and policy ask for."""
-        release = Release.model_validate(_plain(body))
+        release = Release.model_validate(plain_body(body))
         structlog.contextvars.bind_contextvars(
             release=release.metadata.name,
             namespace=release.metadata.namespace,
@@ -84,6 +88,7 @@ class Reconciler:
             action_error=action_error,
             calendars=calendars,
             calendar_error=calendar_error,
+            deliveries=deliveries,
         )
         decision = decide(release, policy.spec, observation, now)
         target = route_target(release)
@@ -101,7 +106,7 @@ class Reconciler:
 
     def report_failure(self, body: dict[str, Any], error: str) -> None:
         """Say at once, in the status and an Event, that acting failed (best effort)."""
-        release = Release.model_validate(_plain(body))
+        release = Release.model_validate(plain_body(body))
         decision = action_failed(release, error, self.clock())
         meta = release.metadata
         version = str(body.get("metadata", {}).get("resourceVersion", ""))
@@ -122,17 +127,3 @@ class Reconciler:
 
 def _fields(action: object) -> dict[str, Any]:
     return {k: str(v) for k, v in vars(action).items()}
-
-
-def _plain(body: Any) -> dict[str, Any]:
-    """Turn a watched body into a plain dict the models can validate."""
-    plain: dict[str, Any] = {
-        "apiVersion": body.get("apiVersion"),
-        "kind": body.get("kind"),
-        "metadata": dict(body.get("metadata", {})),
-        "spec": body.get("spec", {}),
-    }
-    status = body.get("status")
-    if status:
-        plain["status"] = status
-    return plain
