@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from sluice import observability
 from sluice.cli.operator_main import main
+from sluice.runtime.release_collector import ReleaseMetricsCollector
 from sluice.testing.cluster import REPO_ROOT
 
 
@@ -96,6 +98,7 @@ def test_default_deployment_args_are_valid_sluice_run_flags(render: Render) -> N
     assert params["lease_seconds"] == 15
     assert params["identity"] == "$(POD_NAME)"  # expanded by the kubelet from the Downward API
     assert params["metrics_port"] == 8080
+    assert params["release_metrics_window"] == "30d"
     assert params["log_level"] == "INFO"
     assert params["prometheus_url"] is None
 
@@ -106,7 +109,7 @@ def test_values_become_the_matching_flags(render: Render) -> None:
         watchNamespaces=["team-a", "team-b"],
         prometheus={"url": "http://prometheus.monitoring:9090"},
         leaderElection={"leaseSeconds": 30, "leaseName": "sluice"},
-        metrics={"port": 9100},
+        metrics={"port": 9100, "releaseMetricsWindow": "7d"},
         logLevel="DEBUG",
     )
     params = _parse_run_flags(_operator(objects)["args"])
@@ -114,6 +117,7 @@ def test_values_become_the_matching_flags(render: Render) -> None:
     assert params["prometheus_url"] == "http://prometheus.monitoring:9090"
     assert (params["lease_name"], params["lease_seconds"]) == ("sluice", 30)
     assert params["metrics_port"] == 9100
+    assert params["release_metrics_window"] == "7d"
     assert params["log_level"] == "DEBUG"
     assert _operator(objects)["ports"] == [
         {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}
@@ -201,6 +205,8 @@ def _exported_series() -> dict[str, set[str]]:
         if isinstance(value, MetricWrapperBase):
             family = value.describe()[0]
             series[family.name] = {family.name + s for s in suffixes[family.type]}
+    for family in ReleaseMetricsCollector(list, timedelta(days=30)).describe():
+        series[family.name] = {family.name + s for s in suffixes[family.type]}
     return series
 
 

@@ -404,7 +404,7 @@ def resume(name: str, wait: bool, timeout: float, **options: Any) -> None:
 
 
 # Commands defined in their own modules register on `main` when imported.
-from sluice.cli import plugin_calendar, plugin_plan_commands  # noqa: E402, F401
+from sluice.cli import plugin_calendar, plugin_plan_commands, plugin_report  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ import structlog
 
 from sluice.cli.kubeconfig import load_cluster_config
 from sluice.egress import EgressPolicy
+from sluice.engine.release_metrics import parse_window
 from sluice.logging import configure_logging
 from sluice.runtime.controller import DEFAULT_WORKERS
 
@@ -123,6 +124,12 @@ def main() -> None:
     type=int,
     help="Port of /metrics and /healthz (0 disables them).",
 )
+@click.option(
+    "--release-metrics-window",
+    default="30d",
+    show_default=True,
+    help="The window of the sluice_release_* metrics (DORA): 30d, 12h, 2w, 1d12h.",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def run(
     kubeconfig: Path | None,
@@ -137,6 +144,7 @@ def run(
     stall_seconds: float,
     egress_allow: tuple[str, ...],
     metrics_port: int,
+    release_metrics_window: str,
     log_level: str,
 ) -> None:
     """Run the operator."""
@@ -146,12 +154,19 @@ def run(
 
     source = load_cluster_config(kubeconfig)
     identity = identity or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+    from prometheus_client import REGISTRY
+
     from sluice import handlers
     from sluice.observability import start_metrics_server
     from sluice.runtime.cache import ClusterCache
     from sluice.runtime.controller import Controller
     from sluice.runtime.reconcile import Reconciler
+    from sluice.runtime.release_collector import ReleaseMetricsCollector
 
+    try:
+        window = parse_window(release_metrics_window)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--release-metrics-window") from exc
     try:
         egress = EgressPolicy.from_rules(egress_allow, [prometheus_url] if prometheus_url else [])
     except ValueError as exc:
@@ -169,6 +184,7 @@ def run(
     )
     controller = Controller(reconciler, cache, workers=workers)
     if metrics_port:  # before the election: a standby answers its probes too (its queue is empty)
+        REGISTRY.register(ReleaseMetricsCollector(cache.releases, window))
         start_metrics_server(metrics_port, lambda: controller.health(stall_seconds))
     if leader_election:
         _wait_for_leadership(

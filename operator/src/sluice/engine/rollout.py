@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sluice.api.policy import RolloutPolicySpec
+from sluice.api.records import RecordOutcome
 from sluice.api.release import ConditionStatus, Outcome, Strategy, Weights
 from sluice.engine.analysis import RollbackCause, measure, rollback_cause
 from sluice.engine.conditions import ROLLED_BACK, set_condition
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
 from sluice.engine.gate import holds_forward
 from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
+from sluice.engine.rollout_records import close_record, open_record
 from sluice.engine.steps import (
     describe_step,
     final_index,
@@ -106,6 +108,7 @@ def start(draft: Draft, spec: RolloutPolicySpec | None) -> None:
             f" (rollout {draft.status.rollouts} of this Release; the previous one {previous.value})"
         )
     draft.record("Started", message, reason="RolloutStarted")
+    open_record(draft, stable_of(draft).version_label)
     _scale_up_preview(draft, policy)
 
 
@@ -129,6 +132,7 @@ def restart(draft: Draft, spec: RolloutPolicySpec | None) -> None:
         "from the first step"
     )
     draft.record("Restarted", message, reason="Restarted", warning=True)
+    open_record(draft, stable_of(draft).version_label)
     _scale_up_preview(draft, policy)
 
 
@@ -137,6 +141,7 @@ def retry(draft: Draft, spec: RolloutPolicySpec | None, by: str) -> None:
     policy = _begin(draft, spec)
     message = f"Retry by {by}: rolling out {draft.release.spec.version} again from step 1"
     draft.record("Retried", message, reason="Retried", by=by)
+    open_record(draft, stable_of(draft).version_label)
     _scale_up_preview(draft, policy)
 
 
@@ -175,6 +180,7 @@ def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: s
         threshold=cause.threshold,
         by=by,
     )
+    close_record(draft, RecordOutcome.ROLLED_BACK, cause.reason)
 
 
 def metric_rollback(policy: EffectivePolicy, draft: Draft) -> RollbackCause | None:
@@ -214,6 +220,7 @@ def succeed(draft: Draft, policy: EffectivePolicy) -> None:
     )
     message = f"{draft.release.spec.version} serves 100% of traffic"
     draft.record("Succeeded", message)
+    close_record(draft, RecordOutcome.SUCCEEDED)
 
 
 def deadline_cause(draft: Draft, policy: EffectivePolicy) -> RollbackCause | None:

@@ -29,6 +29,7 @@ from sluice.engine.gate import (
     is_invalid,
 )
 from sluice.engine.policy import EffectivePolicy
+from sluice.engine.rollout_records import track_waits
 from sluice.engine.steps import (
     active_metrics,
     analysis_metric_names,
@@ -278,6 +279,7 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
         message=message,
         observed_generation=draft.generation,
     )
+    track_waits(draft)
 
 
 def action_failed(release: Release, error: str, now: datetime) -> Decision:
