@@ -9,7 +9,6 @@ import pytest
 
 from sluice.api.policy import RolloutPolicySpec
 from sluice.cli.plugin_view import (
-    age,
     effective_policy,
     history_view,
     list_row,
@@ -17,6 +16,7 @@ from sluice.cli.plugin_view import (
     status_view,
     to_text,
 )
+from sluice.cli.view_text import age
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 POLICY = RolloutPolicySpec.model_validate(
@@ -243,3 +243,42 @@ def test_history_view_and_list_row_from_a_release_dict() -> None:
 def test_age_reads_like_kubectl(seconds: int, expected: str) -> None:
     """Ages are short, like kubectl's."""
     assert age(ago(seconds), NOW) == expected
+
+
+def test_status_view_shows_each_subscriptions_last_delivery_and_the_waiting_count() -> None:
+    """On-call sees which receiver got what, which one is failing, and how many wait."""
+    notifications = {
+        "pending": [
+            {"id": "a1", "subscription": "chat", "event": "StepReached", "time": ago(5)},
+        ],
+        "subscriptions": [
+            {
+                "name": "audit",
+                "lastEvent": "StepReached",
+                "lastId": "f00",
+                "result": "Delivered",
+                "message": "HTTP 200",
+                "time": ago(50),
+                "delivered": 3,
+            },
+            {
+                "name": "chat",
+                "lastEvent": "StepReached",
+                "lastId": "a1",
+                "result": "Retrying",
+                "message": "HTTP 503: try again later",
+                "time": ago(5),
+                "delivered": 2,
+            },
+        ],
+    }
+    text = render(release(notifications=notifications))
+    assert "Notifications" in text
+    assert "audit" in text and "Delivered" in text and "HTTP 200" in text
+    assert "chat" in text and "Retrying" in text and "HTTP 503: try again later" in text
+    assert "1 waiting for delivery" in text
+
+
+def test_status_view_without_notifications_has_no_notification_table() -> None:
+    """No subscriptions, no table."""
+    assert "Notifications" not in render(release())

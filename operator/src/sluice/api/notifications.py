@@ -6,7 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+import jinja2
+from pydantic import Field, field_validator
 
 from sluice.api.common import ApiModel, CelRule, ObjectName, SecretKeyRef
 
@@ -92,8 +93,20 @@ class NotificationSubscription(ApiModel):
         default=None,
         max_length=4096,
         description="A Jinja template for the message text (sandboxed). Variables: event, "
-        "release, message, evidence, approvals, notes. Default: the event's own message.",
+        "release, message, evidence, approvals, notes; a missing value renders empty. "
+        "Default: the event's own message.",
     )
+
+    @field_validator("template")
+    @classmethod
+    def _template_parses(cls, template: str | None) -> str | None:
+        """A template that does not parse is refused with its line and the parser's message."""
+        if template is not None:
+            try:
+                jinja2.Environment(autoescape=False).parse(template)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ValueError(f"template line {exc.lineno}: {exc.message}") from exc
+        return template
 
 
 class DeliveryResult(StrEnum):

@@ -18,7 +18,7 @@ from sluice.api.calendar import ClusterReleaseCalendar, ReleaseCalendar
 from sluice.api.common import error_messages
 from sluice.api.policy import ReleaseType, RolloutPolicy, RolloutPolicySpec
 from sluice.api.release import Release, Strategy
-from sluice.cli.plugin_view import _table, seconds_text
+from sluice.cli.view_text import seconds_text, titled_table
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, final_index, target_weight
 from sluice.engine.windows import InvalidCalendar, compile_windows
@@ -91,7 +91,7 @@ def plan_view(
         f"Policy: {spec.policy_ref.name} ({policy_source})"
     )
     columns = ["#", "STEP", "WEIGHT", "WAITS", "METRICS"] + (["EARLIEST START"] if starts else [])
-    table: Table = _table("Steps", *columns)
+    table: Table = titled_table("Steps", *columns)
     for index, row in enumerate(plan_rows(policy)):
         cells = [str(row.number), row.kind, f"{row.weight}%", row.duration, row.metrics]
         table.add_row(*cells, *([starts[index]] if starts else []))

@@ -18,6 +18,8 @@ from rich.text import Text
 from sluice.api.common import error_messages
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import ConditionStatus, HistoryEvent, Outcome, Release, Verdict
+from sluice.cli.plugin_view_notifications import notifications_view
+from sluice.cli.view_text import age, number, titled_table
 from sluice.engine.conditions import PAUSED, find_condition
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, describe_step, final_index, step_at
@@ -58,52 +60,6 @@ def parse_policy_spec(raw: dict[str, Any] | None) -> RolloutPolicySpec | None:
 # --- small formatters ------------------------------------------------------------------------
 
 
-def parse_time(value: Any) -> datetime | None:
-    """A Kubernetes timestamp (or datetime) as an aware datetime."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def age(then: Any, now: datetime) -> str:
-    """How long ago, like kubectl: 42s, 3m12s, 2h5m, 4d."""
-    moment = parse_time(then)
-    if moment is None:
-        return "-"
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        minutes, rest = divmod(seconds, 60)
-        return f"{minutes}m{rest}s" if minutes < 10 and rest else f"{minutes}m"
-    if seconds < 86400:
-        hours, rest = divmod(seconds, 3600)
-        return f"{hours}h{rest // 60}m" if hours < 10 and rest >= 60 else f"{hours}h"
-    return f"{seconds // 86400}d"
-
-
-def seconds_text(seconds: float) -> str:
-    """A number of seconds as a duration such as 10m, 1h30m or 250ms."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n]
-    return "".join(parts) or "0s"
-
-
-def number(value: float | None) -> str:
-    """A metric value, compactly; "-" when absent."""
-    return "-" if value is None else f"{value:.4g}"
-
-
 def weights_bar(stable: int, candidate: int, width: int = BAR_WIDTH) -> Text:
     """stable 90% ████████████████████████████████████░░░░ candidate 10%"""
     filled = round(candidate * width / 100)
@@ -112,13 +68,6 @@ def weights_bar(stable: int, candidate: int, width: int = BAR_WIDTH) -> Text:
     text.append("░" * filled, style="green")
     text.append(f" candidate {candidate}%")
     return text
-
-
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE, pad_edge=False, expand=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
 
 
 # --- status -----------------------------------------------------------------------------------
@@ -234,6 +183,8 @@ def status_view(
         parts.append(Text("Weights: ").append_text(weights_bar(weights.stable, weights.candidate)))
     parts.append(_analysis_table(release, now))
     parts.append(_conditions_table(release, now))
+    notifications = notifications_view(release, now)
+    parts.extend([notifications] if notifications is not None else [])
     parts.append(_history_table(release, now, HISTORY_SHOWN, title="Recent history"))
     parts.append(_next_text(next_commands(release, policy, suffix), status.outcome))
     return Group(*parts)
@@ -253,7 +204,7 @@ def _analysis_table(release: Release, now: datetime) -> RenderableType:
     measurements = release.status.measurements if release.status else []
     if not measurements:
         return Text("\nAnalysis: no measurements yet")
-    table = _table(
+    table = titled_table(
         "Analysis", "METRIC", "VALUE", "BASELINE", "THRESHOLD", "VERDICT", "STREAK", "TIME"
     )
     for m in measurements:
@@ -280,7 +231,7 @@ def _analysis_table(release: Release, now: datetime) -> RenderableType:
 
 def _conditions_table(release: Release, now: datetime) -> RenderableType:
     conditions = release.status.conditions if release.status else []
-    table = _table("Conditions", "TYPE", "STATUS", "REASON", "MESSAGE", "AGE")
+    table = titled_table("Conditions", "TYPE", "STATUS", "REASON", "MESSAGE", "AGE")
     for c in conditions:
         table.add_row(
             c.type, c.status.value, c.reason, c.message or "-", age(c.last_transition_time, now)
@@ -292,7 +243,7 @@ def _history_table(release: Release, now: datetime, last: int | None, title: str
     events = release.status.history if release.status else []
     if last is not None:
         events = events[-last:]
-    table = _table(title, "AGE", "EVENT", "STEP", "WEIGHT", "BY", "MESSAGE")
+    table = titled_table(title, "AGE", "EVENT", "STEP", "WEIGHT", "BY", "MESSAGE")
     for e in events:
         table.add_row(
             age(e.time, now),
@@ -334,7 +285,9 @@ def history_view(release: Release, now: datetime) -> RenderableType:
     events = release.status.history if release.status else []
     if not events:
         return Text(f"Release {release.metadata.name} has no history yet")
-    table = _table(f"History of Release {release.metadata.name}", "TIME (UTC)", "AGE", "EVENT")
+    table = titled_table(
+        f"History of Release {release.metadata.name}", "TIME (UTC)", "AGE", "EVENT"
+    )
     for column in ("STEP", "WEIGHT", "BY", "WHAT"):
         table.add_column(column, overflow="fold")
     table.columns[0].no_wrap = True

@@ -9,19 +9,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 TEMPLATE_LIMIT = 4000  # characters of rendered text
 
-_ENV = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+# A missing value renders empty: one template serves events with and without evidence.
+_ENV = ImmutableSandboxedEnvironment(undefined=jinja2.ChainableUndefined, autoescape=False)
 
 
 class TemplateError(ValueError):
     """A template that cannot be rendered; the message says why."""
-
-
-def check_template(template: str) -> None:
-    """Raise TemplateError when the template does not parse."""
-    try:
-        _ENV.parse(template)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template line {exc.lineno}: {exc.message}") from exc
 
 
 def render_text(template: str, variables: dict[str, Any]) -> str:
