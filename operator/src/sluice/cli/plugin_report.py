@@ -23,7 +23,7 @@ from sluice.engine.release_metrics import (
     release_metrics,
 )
 
-NOT_MEASURED = "not measured: Sluice does not observe availability (see time to restore)"
+NOT_MEASURED = "not measured (Sluice does not see availability; see docs/metrics.md)"
 
 
 @dataclass(frozen=True)
