@@ -101,7 +101,8 @@ The rules Sluice needs in every namespace it manages, and nothing more:
   {{- end }}
   verbs: ["get"]
 {{- end }}
-{{- with .Values.prometheus.authSecretNames }}
+{{- $secretNames := concat (.Values.prometheus.authSecretNames | default list) (.Values.notifications.secretNames | default list) | uniq }}
+{{- with $secretNames }}
 - apiGroups: [""]
   resources: ["secrets"]
   resourceNames:

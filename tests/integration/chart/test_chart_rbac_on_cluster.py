@@ -278,3 +278,26 @@ def test_chart_service_account_cannot_escalate_or_touch_cluster_objects(
     assert _can(
         api, "update", "leases", namespace, group="coordination.k8s.io", name="sluice-operator"
     )
+
+
+def test_chart_service_account_reads_the_named_notification_secrets_too(
+    k8s_api: Any,
+    namespace: str,
+    install_chart_rbac: InstallChart,
+    service_account_api: ServiceAccountApi,
+) -> None:
+    """notifications.secretNames adds to prometheus.authSecretNames; nothing else is readable."""
+    admin = client.CoreV1Api(k8s_api)
+    for name in ("prom-token", "slack-hook", "db-password"):
+        admin.create_namespaced_secret(
+            namespace,
+            client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"t": "x"}),
+        )
+    installed = install_chart_rbac(
+        prometheus={"authSecretNames": ["prom-token"]},
+        notifications={"secretNames": ["slack-hook", "prom-token"]},
+    )
+    core = client.CoreV1Api(service_account_api(installed))
+    assert _status(lambda: core.read_namespaced_secret("prom-token", namespace)) == 200
+    assert _status(lambda: core.read_namespaced_secret("slack-hook", namespace)) == 200
+    assert _status(lambda: core.read_namespaced_secret("db-password", namespace)) == 403
