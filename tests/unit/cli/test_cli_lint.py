@@ -195,3 +195,28 @@ def test_the_documented_calendar_example_lints_clean() -> None:
 
     assert code == 0, out
     assert out.count(": OK") == 3
+
+
+def test_the_documented_notifications_example_lints_clean() -> None:
+    """docs/examples/notifications.yaml (webhook, Slack with a template, Teams) is valid."""
+    path = Path(__file__).resolve().parents[3] / "docs" / "examples" / "notifications.yaml"
+
+    code, out = lint(path)
+
+    assert code == 0, out
+    assert "RolloutPolicy/standard-canary: OK" in out
+
+
+def test_lint_names_a_notification_template_that_does_not_parse(tmp_path: Path) -> None:
+    """A broken template is reported with the subscription's field path and the line."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "apiVersion: sluice.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: p}\n"
+        "spec:\n  notifications:\n  - name: chat\n    events: [Succeeded]\n"
+        "    webhook: {url: 'http://h.svc'}\n    template: '{{ release.name '\n"
+    )
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert "spec.notifications[0].template" in out and "template line 1" in out
