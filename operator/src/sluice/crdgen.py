@@ -59,6 +59,7 @@ _KEPT_KEYS = (
     "x-kubernetes-list-type",
     "x-kubernetes-list-map-keys",
     "x-kubernetes-validations",
+    "x-kubernetes-preserve-unknown-fields",
 )
 
 # Lists of these models are map lists keyed by these fields (merged by key on apply).

@@ -163,9 +163,17 @@ def error(name: str = "error-rate", at: datetime = NOW, permanent: bool = False)
     )
 
 
-def command(action: str, id: str = "cmd-1", by: str = "alice") -> Command:
-    """A command from a person."""
-    return Command(action=CommandAction(action), id=id, by=by, at=NOW)
+def command(
+    action: str,
+    id: str = "cmd-1",
+    by: str = "alice",
+    reason: str | None = "looks right",
+    groups: tuple[str, ...] = (),
+) -> Command:
+    """A command from a person (with a reason, as approve, reject and abort need)."""
+    return Command(
+        action=CommandAction(action), id=id, by=by, at=NOW, reason=reason, groups=list(groups)
+    )
 
 
 def weights_set(decision: Decision) -> list[int]:

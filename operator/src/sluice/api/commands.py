@@ -18,6 +18,7 @@ class CommandAction(StrEnum):
     PROMOTE = "promote"
     PROMOTE_FULL = "promoteFull"
     APPROVE = "approve"
+    REJECT = "reject"
     ABORT = "abort"
     RETRY = "retry"
     PAUSE = "pause"
@@ -30,10 +31,23 @@ class Command(ApiModel):
 
     action: CommandAction
     id: str = Field(min_length=1, max_length=128, description="Unique id of this command.")
-    by: str = Field(default="unknown", max_length=256, description="Who issued it.")
+    by: str = Field(
+        default="unknown",
+        max_length=256,
+        description="Who issued it: request.userInfo.username (the admission policy checks).",
+    )
+    groups: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Their groups, each one of request.userInfo.groups (the admission policy "
+        "checks): what approval steps count toward required groups.",
+    )
     at: datetime = Field(description="When it was issued.")
     reason: str | None = Field(
-        default=None, max_length=1024, description="Why (required by overrideWindow)."
+        default=None,
+        max_length=1024,
+        description="Why. Required for approve, reject, abort and overrideWindow; for every "
+        "command when the policy sets requireReason.",
     )
     until: datetime | None = Field(
         default=None,

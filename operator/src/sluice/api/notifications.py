@@ -21,8 +21,10 @@ class NotificationEvent(StrEnum):
     STEP_REACHED = "StepReached"
     WAITING_FOR_APPROVAL = "WaitingForApproval"
     WAITING_ON_WINDOW = "WaitingOnWindow"
+    VERIFICATION_STARTED = "VerificationStarted"
     SUCCEEDED = "Succeeded"
     ROLLED_BACK = "RolledBack"
+    GATE_NO_GO = "GateNoGo"
 
 
 class WebhookTarget(ApiModel):

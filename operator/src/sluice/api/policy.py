@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from sluice.api.approvals import ApprovalRules
 from sluice.api.common import (
     ApiModel,
     CelRule,
@@ -17,7 +18,10 @@ from sluice.api.common import (
     Percent,
     SecretKeyRef,
 )
+from sluice.api.gates import GoNoGoGates
 from sluice.api.notifications import NotificationSubscription
+from sluice.api.thresholds import Thresholds
+from sluice.api.verification import Verification, verification_metrics_rule
 
 DEFAULT_CANARY_WEIGHTS = (5, 25, 50, 100)
 
@@ -74,10 +78,14 @@ class PauseStep(ApiModel):
 
 
 class ApprovalStep(ApiModel):
-    """A manual gate: the rollout waits until someone approves this step."""
+    """A manual gate: the rollout waits until enough people (and groups) approve this step."""
 
     message: str | None = Field(
         default=None, max_length=1024, description="Shown to whoever is asked to approve."
+    )
+    rules: ApprovalRules | None = Field(
+        default=None,
+        description="This step's quorum; the policy's approvals (per release type) when omitted.",
     )
 
 
@@ -117,42 +125,6 @@ class Step(ApiModel):
     approval: ApprovalStep | None = Field(default=None, description="Wait for an approval.")
     analysis: AnalysisStep | None = Field(
         default=None, description="Hold the weight until the metrics pass."
-    )
-
-
-class Thresholds(ApiModel):
-    """Bounds a measurement must stay within: absolute, or relative to the stable baseline."""
-
-    cel_rules: ClassVar[tuple[CelRule, ...]] = (
-        CelRule(
-            rule="!has(self.min) || !has(self.max) || self.min <= self.max",
-            message="min must be less than or equal to max",
-            field_path=".min",
-        ),
-        CelRule(
-            rule="has(self.min) || has(self.max) || has(self.maxIncrease) || has(self.maxDecrease)",
-            message="thresholds need at least one of min, max, maxIncrease or maxDecrease",
-        ),
-    )
-
-    min: float | None = Field(
-        default=None, description="The candidate's value must be at least this."
-    )
-    max: float | None = Field(
-        default=None, description="The candidate's value must be at most this."
-    )
-    max_increase: float | None = Field(
-        default=None,
-        alias="maxIncrease",
-        ge=0,
-        description="The candidate's value may exceed the stable baseline's by at most this "
-        "amount (same unit as the query, e.g. 0.01 for one percentage point of a ratio).",
-    )
-    max_decrease: float | None = Field(
-        default=None,
-        alias="maxDecrease",
-        ge=0,
-        description="The candidate's value may fall below the stable baseline's by at most this.",
     )
 
 
@@ -290,6 +262,12 @@ class PolicyOverride(ApiModel):
     background_analysis: bool | None = Field(
         default=None, alias="backgroundAnalysis", description="Replaces backgroundAnalysis."
     )
+    verification: Verification | None = Field(
+        default=None, description="Replaces the post-release verification (0s: none)."
+    )
+    approvals: ApprovalRules | None = Field(
+        default=None, description="Replaces the quorum of approval steps."
+    )
 
 
 class ReleaseTypeOverrides(ApiModel):
@@ -308,6 +286,12 @@ class RolloutPolicySpec(ApiModel):
         _analysis_metrics_rule("steps"),
         *(
             _analysis_metrics_rule(f"overrides.{kind}.steps")
+            for kind in ReleaseType
+            if kind != ReleaseType.UNKNOWN
+        ),
+        verification_metrics_rule("verification"),
+        *(
+            verification_metrics_rule(f"overrides.{kind}.verification")
             for kind in ReleaseType
             if kind != ReleaseType.UNKNOWN
         ),
@@ -357,8 +341,28 @@ class RolloutPolicySpec(ApiModel):
         description="How long the old Deployment keeps its pods after a blue/green switch "
         "or a rollback.",
     )
+    verification: Verification | None = Field(
+        default=None,
+        description="After the last step, hold 100% while the metrics are still analysed for a "
+        "duration; the old stable keeps its replicas until it passes, and a failure switches "
+        "traffic back at once. None by default.",
+    )
     overrides: ReleaseTypeOverrides | None = Field(
         default=None, description="Per-release-type overrides (hotfix, patch, minor, major)."
+    )
+    approvals: ApprovalRules | None = Field(
+        default=None,
+        description="The quorum of approval steps (a step's own rules win); per release type "
+        "through overrides. Default: one approval from anyone allowed to approve.",
+    )
+    require_reason: bool = Field(
+        default=False,
+        alias="requireReason",
+        description="Every command (promote, pause, resume, retry too) must carry a reason; "
+        "approve, reject, abort and overrideWindow always must.",
+    )
+    gates: GoNoGoGates | None = Field(
+        default=None, description="Automated go/no-go gates before traffic moves (docs/gates.md)."
     )
     notifications: list[NotificationSubscription] = Field(
         default_factory=list,

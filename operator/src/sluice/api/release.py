@@ -8,10 +8,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from sluice.api.approvals import ApprovalDecision
 from sluice.api.common import SEMVER_PATTERN, ApiModel, CelRule, ObjectMeta, ObjectName
+from sluice.api.gates import GateReport
 from sluice.api.notifications import NotificationStatus
 from sluice.api.policy import PolicyOverride, ReleaseType
 from sluice.api.records import RECORD_LIMIT, RolloutRecord, Waiting
+from sluice.api.verification import VerificationStatus
 
 HISTORY_LIMIT = 50
 
@@ -272,6 +275,11 @@ class ReleaseStatus(ApiModel):
         default=None, description="Succeeded or RolledBack once the rollout has ended."
     )
     last_command_id: str | None = Field(default=None, alias="lastCommandId")
+    approvals: list[ApprovalDecision] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Go / no-go decisions of this rollout: step, user, groups, time, reason.",
+    )
     window_override: WindowOverride | None = Field(
         default=None,
         alias="windowOverride",
@@ -286,6 +294,9 @@ class ReleaseStatus(ApiModel):
     scaled_down: bool = Field(
         default=False, alias="scaledDown", description="The scale-down at scaleDownAt is done."
     )
+    verification: VerificationStatus | None = Field(
+        default=None, description="The post-release verification of this rollout, once it began."
+    )
     conditions: list[Condition] = Field(default_factory=list)
     measurements: list[Measurement] = Field(default_factory=list)
     history: list[HistoryEvent] = Field(default_factory=list, max_length=HISTORY_LIMIT)
@@ -297,6 +308,9 @@ class ReleaseStatus(ApiModel):
     )
     waiting: Waiting | None = Field(
         default=None, description="The approval or window wait in progress (rolloutRecords)."
+    )
+    gates: list[GateReport] = Field(
+        default_factory=list, max_length=2, description="Go/no-go reports of this rollout."
     )
     notifications: NotificationStatus | None = Field(
         default=None, description="Notifications waiting for delivery, and the last results."

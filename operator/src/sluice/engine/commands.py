@@ -8,6 +8,7 @@ from sluice.api.commands import Command, CommandAction
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import ConditionStatus, Outcome, WindowOverride
 from sluice.engine.analysis import RollbackCause
+from sluice.engine.approvals import approve, reject
 from sluice.engine.conditions import COMMAND_ACCEPTED, remove_condition, set_condition
 from sluice.engine.draft import Draft
 from sluice.engine.gate import closed_message, window_closed
@@ -69,24 +70,6 @@ def _promote_full(draft: Draft, spec: RolloutPolicySpec | None, command: Command
     )
     message = f"Fully promoted by {command.by}: sending 100% of traffic to the candidate"
     draft.record("PromotedFull", message, by=command.by)
-    return None
-
-
-def _approve(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
-    """Pass the approval gate the rollout waits at."""
-    if (why := _finished(draft)) is not None:
-        return why
-    policy = policy_for(draft, spec)
-    index = _current_step(draft)
-    step = step_at(policy, index)
-    if step is None or step.approval is None:
-        return f"no approval is waiting (the rollout is at {step_label(policy, index)})"
-    if draft.status.approved_step == index:
-        return f"{step_label(policy, index)} is already approved"
-    draft.update(approved_step=index)
-    draft.record(
-        "Approved", f"Approved by {command.by}: {step_label(policy, index)}", by=command.by
-    )
     return None
 
 
@@ -165,7 +148,8 @@ def _override_window(draft: Draft, spec: RolloutPolicySpec | None, command: Comm
 HANDLERS: dict[CommandAction, Handler] = {
     CommandAction.PROMOTE: _promote,
     CommandAction.PROMOTE_FULL: _promote_full,
-    CommandAction.APPROVE: _approve,
+    CommandAction.APPROVE: approve,
+    CommandAction.REJECT: reject,
     CommandAction.ABORT: _abort,
     CommandAction.RETRY: _retry,
     CommandAction.PAUSE: _pause,
@@ -189,6 +173,28 @@ def _accepted(draft: Draft, status: ConditionStatus, reason: str, message: str) 
     )
 
 
+# Decisions that always need a why (the admission policy refuses them without one too).
+REASON_REQUIRED = frozenset(
+    {
+        CommandAction.APPROVE,
+        CommandAction.REJECT,
+        CommandAction.ABORT,
+        CommandAction.OVERRIDE_WINDOW,
+    }
+)
+
+
+def missing_reason(command: Command, spec: RolloutPolicySpec | None) -> str | None:
+    """Why a command without a reason is refused, or None."""
+    if command.reason:
+        return None
+    if command.action in REASON_REQUIRED:
+        return f"{command.action} needs a reason (--reason)"
+    if spec is not None and spec.require_reason:
+        return "the policy requires a reason for every command (--reason)"
+    return None
+
+
 def is_new_command(draft: Draft) -> bool:
     """Whether the observation carries a command not acted on yet."""
     command = draft.observation.command
@@ -201,7 +207,7 @@ def handle_command(draft: Draft, spec: RolloutPolicySpec | None) -> None:
     if command is None or not is_new_command(draft):
         return
     draft.update(last_command_id=command.id)
-    why = HANDLERS[command.action](draft, spec, command)
+    why = missing_reason(command, spec) or HANDLERS[command.action](draft, spec, command)
     if why is None:
         _accepted(
             draft, ConditionStatus.TRUE, "CommandApplied", f"{command.action} by {command.by}"

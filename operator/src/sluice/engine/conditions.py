@@ -15,10 +15,12 @@ ANALYSIS_HEALTHY = "AnalysisHealthy"
 COMMAND_ACCEPTED = "CommandAccepted"
 WINDOW_OPEN = "WindowOpen"
 NOTIFICATIONS_DELIVERED = "NotificationsDelivered"
+VERIFYING = "Verifying"
 
 CONDITION_ORDER = (
     PROGRESSING,
     PAUSED,
+    VERIFYING,
     SUCCEEDED,
     ROLLED_BACK,
     DEGRADED,
@@ -78,8 +80,9 @@ def _order(condition: Condition) -> int:
 
 
 def phase(conditions: list[Condition]) -> str:
-    """The display phase: RolledBack, Succeeded, Degraded, Paused, Progressing or Pending."""
-    for kind in (ROLLED_BACK, SUCCEEDED, DEGRADED, PAUSED, PROGRESSING):
+    """The display phase: RolledBack, Succeeded, Degraded, Paused, Verifying, Progressing or
+    Pending."""
+    for kind in (ROLLED_BACK, SUCCEEDED, DEGRADED, PAUSED, VERIFYING, PROGRESSING):
         if is_true(conditions, kind):
             return kind
     return "Pending"

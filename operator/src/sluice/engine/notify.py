@@ -33,8 +33,10 @@ HISTORY_EVENTS = {
     "Restarted": NotificationEvent.ROLLOUT_STARTED,
     "Retried": NotificationEvent.ROLLOUT_STARTED,
     "StepStarted": NotificationEvent.STEP_REACHED,
+    "VerificationStarted": NotificationEvent.VERIFICATION_STARTED,
     "Succeeded": NotificationEvent.SUCCEEDED,
     "RolledBack": NotificationEvent.ROLLED_BACK,
+    "GateNoGo": NotificationEvent.GATE_NO_GO,
 }
 # Progressing reasons that are notification events when the rollout starts waiting on them.
 WAITING_EVENTS = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import semver
 
+from sluice.api.approvals import ApprovalRules
 from sluice.api.common import parse_duration
+from sluice.api.gates import GoNoGoGates
 from sluice.api.policy import (
     DEFAULT_CANARY_WEIGHTS,
     Metric,
@@ -17,6 +19,7 @@ from sluice.api.policy import (
     WindowClosePolicy,
 )
 from sluice.api.release import Release, ReleaseSpec, Strategy
+from sluice.api.verification import Verification
 
 DEFAULT_STEPS = tuple(Step(set_weight=weight) for weight in DEFAULT_CANARY_WEIGHTS)
 
@@ -33,6 +36,10 @@ class EffectivePolicy:
     progress_deadline: float  # seconds
     scale_down_delay: float  # seconds
     on_window_close: WindowClosePolicy = WindowClosePolicy.HOLD
+    verification: Verification | None = None  # None: no post-release verification
+    approvals: ApprovalRules = field(default_factory=ApprovalRules)  # steps without own rules
+    require_reason: bool = False  # every command must carry a reason
+    gates: GoNoGoGates | None = None  # automated go/no-go gates (the policy's own)
 
     def metric(self, name: str) -> Metric | None:
         """Return the metric with this name, or None."""
@@ -79,6 +86,13 @@ def _apply_override(spec: RolloutPolicySpec, override: PolicyOverride | None) ->
     return spec.model_copy(update=update)
 
 
+def _verification(verification: Verification | None) -> Verification | None:
+    """The post-release verification, or None when absent or 0s long."""
+    if verification is None or parse_duration(verification.duration) <= 0:
+        return None
+    return verification
+
+
 def resolve_policy(
     release: Release,
     policy: RolloutPolicySpec | None,
@@ -107,4 +121,8 @@ def resolve_policy(
         progress_deadline=parse_duration(spec.progress_deadline),
         scale_down_delay=parse_duration(spec.scale_down_delay),
         on_window_close=spec.on_window_close,
+        verification=_verification(spec.verification),
+        approvals=spec.approvals or ApprovalRules(),
+        require_reason=spec.require_reason,
+        gates=spec.gates,
     )

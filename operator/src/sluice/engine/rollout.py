@@ -24,6 +24,7 @@ from sluice.engine.steps import (
     wait_done,
 )
 from sluice.engine.types import DeploymentState, EventType, SetWeight
+from sluice.engine.verification import during_verification, verification_done
 
 STABLE = "stable"
 CANDIDATE = "candidate"
@@ -68,6 +69,7 @@ def _begin(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
         scaled_down=False,
         candidate_ready=False,
         measurements=[],
+        verification=None,
     )
     return policy
 
@@ -147,6 +149,7 @@ def retry(draft: Draft, spec: RolloutPolicySpec | None, by: str) -> None:
 
 def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: str | None) -> None:
     """Send all traffic to stable now; scale the candidate to zero after scaleDownDelay."""
+    cause = during_verification(draft, cause, by)
     draft.actions = [action for action in draft.actions if not isinstance(action, SetWeight)]
     draft.set_weight(0)
     draft.update(
@@ -267,7 +270,8 @@ def _advance_once(draft: Draft, policy: EffectivePolicy) -> bool:
     if not ready or not _step_passed(draft, policy, index) or held:
         return False
     if index == final_index(policy):
-        succeed(draft, policy)
+        if verification_done(draft, policy):
+            succeed(draft, policy)
         return False
     enter_step(draft, policy, index + 1)
     return True

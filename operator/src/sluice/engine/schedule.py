@@ -10,6 +10,7 @@ from sluice.api.release import Release, ReleaseStatus, Strategy
 from sluice.engine.draft import candidate_weight, find_measurement
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import active_metrics, pause_ends_at, step_at
+from sluice.engine.verification import verification_ends_at
 from sluice.engine.windows import WindowState
 
 # The runtime wakes a Release at the exact moment asked for; this floor only keeps a Release
@@ -70,6 +71,8 @@ def _wake_up_times(status: ReleaseStatus, policy: EffectivePolicy, now: datetime
         times.extend([ends] if ends else [])
     if not status.candidate_ready and not status.paused_by_user:
         times.append(started + timedelta(seconds=policy.progress_deadline))
+    verified = verification_ends_at(status)
+    times.extend([verified] if verified else [])
     if metrics_can_run(policy, status):
         for metric in active_metrics(policy, status):
             times.append(max(next_measurement_at(status, metric, now), now))

@@ -12,6 +12,11 @@ from sluice.engine.draft import find_measurement
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.split import replica_split
 from sluice.engine.types import DeploymentState
+from sluice.engine.verification import (
+    is_verifying,
+    missing_metric_holds,
+    verification_metrics,
+)
 
 
 def final_index(policy: EffectivePolicy) -> int:
@@ -85,9 +90,12 @@ def analysis_metric_names(policy: EffectivePolicy, step: Step | None) -> list[st
 
 
 def active_metrics(policy: EffectivePolicy, status: ReleaseStatus) -> list[Metric]:
-    """The metrics judged now: the analysis step's, and all of them with background analysis."""
+    """The metrics judged now: the analysis step's, and all of them with background analysis;
+    during verification, the verification's."""
     if status.current_step is None or status.outcome is not None:
         return []
+    if is_verifying(status):
+        return verification_metrics(policy, status)
     names = set(analysis_metric_names(policy, step_at(policy, status.current_step)))
     return [m for m in policy.metrics if policy.background_analysis or m.name in names]
 
@@ -100,6 +108,7 @@ def metric_holds(policy: EffectivePolicy, status: ReleaseStatus) -> list[Hold]:
         if policy.metric(name) is None:
             message = f'the analysis step names metric "{name}", which the policy does not define'
             holds.append(Hold("MetricNotFound", message, degraded=True))
+    holds.extend(missing_metric_holds(policy, status))
     for metric in active_metrics(policy, status):
         measurement = find_measurement(status, metric.name)
         hold = hold_cause(measurement, metric) if measurement else None

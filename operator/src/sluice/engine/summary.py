@@ -8,6 +8,7 @@ from datetime import datetime
 from sluice.api.policy import Metric
 from sluice.api.release import Condition, ConditionStatus, Outcome, Release, ReleaseStatus
 from sluice.engine.analysis import Hold, hold_cause, rollback_cause
+from sluice.engine.approvals import waiting_text
 from sluice.engine.conditions import (
     ANALYSIS_HEALTHY,
     DEGRADED,
@@ -41,6 +42,7 @@ from sluice.engine.steps import (
     step_label,
 )
 from sluice.engine.types import Decision, EventType, Observation
+from sluice.engine.verification import is_verifying, verification_condition, verifying_message
 from sluice.engine.windows import format_moment
 
 EVENT_CONDITIONS = (DEGRADED, ANALYSIS_HEALTHY)
@@ -75,6 +77,8 @@ def _step_situation(draft: Draft, policy: EffectivePolicy) -> Situation:
     label = step_label(policy, index)
     step = step_at(policy, index)
     promote = f"to skip it: {_command(draft, 'promote')}"
+    if is_verifying(status):
+        return Situation("Verifying", verifying_message(draft))
     if step is None or step.set_weight is not None or status.approved_step == index:
         return Situation("StepRunning", f"{label}: moving on")
     if step.pause is not None:
@@ -86,7 +90,12 @@ def _step_situation(draft: Draft, policy: EffectivePolicy) -> Situation:
         return Situation("PauseStep", f"{label}: paused until {ends.isoformat()}; {promote}", True)
     if step.approval is not None:
         note = f" ({step.approval.message})" if step.approval.message else ""
-        message = f"{label}: waiting for approval{note}; to approve: {_command(draft, 'approve')}"
+        quorum = waiting_text(status, policy, index)
+        quorum = f"; {quorum}" if quorum else ""
+        message = (
+            f"{label}: waiting for approval{note}{quorum}; to approve: "
+            f"{_command(draft, 'approve')} --reason TEXT"
+        )
         return Situation("AwaitingApproval", message, True)
     needed = step.analysis.measurements if step.analysis else 1
     counts = []
@@ -273,6 +282,7 @@ def summarize(draft: Draft, policy: EffectivePolicy | None, blocker: Hold | None
         message = _summarize_running(draft, policy)
     _summarize_action_error(draft)
     _window_condition(draft)
+    verification_condition(draft)
     _emit_condition_changes(draft, before)
     draft.update(
         phase=phase(draft.status.conditions),

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sluice.api.calendar import ReleaseCalendarSpec
 from sluice.api.commands import Command
+from sluice.api.gates import JobCriterion
 from sluice.api.notifications import DeliveryResult
 from sluice.api.release import ReleaseStatus
 
@@ -108,6 +109,22 @@ class Observation:
     calendars: tuple[CalendarInput, ...] = ()  # every calendar that applies
     calendar_error: str | None = None  # a calendar the policy names is missing or unreadable
     deliveries: tuple[DeliveryReport, ...] = ()  # notification deliveries not yet in the status
+    gates: tuple[GateObservation, ...] = ()  # the pending go/no-go criteria, as read
+
+
+@dataclass(frozen=True)
+class GateObservation:
+    """What the runtime read for one go/no-go criterion of the pending evaluation."""
+
+    rollout: int  # status.rollouts when it was read
+    stage: str  # beforeStart or beforeFull
+    criterion: str
+    result: MetricResult | None = None  # prometheus: the query's result (the engine judges it)
+    found: bool = False  # job, condition: the object exists
+    conditions: tuple[tuple[str, str, str, str], ...] = ()  # its (type, status, reason, message)
+    detail: str = ""  # job: its pods, such as "active 1, succeeded 0, failed 0"
+    invalid: str | None = None  # cannot be evaluated as written (template refused, 403)
+    error: str | None = None  # a read failed this time; retried
 
 
 class EventType(StrEnum):
@@ -123,6 +140,17 @@ class SetWeight:
 
     candidate_weight: int
     total_replicas: int  # the replica count the two Deployments share
+
+
+@dataclass(frozen=True)
+class CreateJob:
+    """Create a go/no-go gate's Job (owned by the Release); one that exists already is kept."""
+
+    name: str
+    criterion: str
+    stage: str
+    rollout: int
+    job: JobCriterion
 
 
 @dataclass(frozen=True)
@@ -142,7 +170,7 @@ class EmitEvent:
     message: str
 
 
-Action = SetWeight | ScaleDeployment | EmitEvent
+Action = SetWeight | ScaleDeployment | EmitEvent | CreateJob
 
 
 @dataclass(frozen=True)
