@@ -19,10 +19,12 @@ from sluice.api.common import error_messages
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import ConditionStatus, HistoryEvent, Outcome, Release, Verdict
 from sluice.cli.plugin_view_notifications import notifications_view
+from sluice.cli.plugin_view_verification import verification_text
 from sluice.cli.view_text import age, number, titled_table
 from sluice.engine.conditions import PAUSED, find_condition
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, describe_step, final_index, step_at
+from sluice.engine.verification import is_verifying
 
 BAR_WIDTH = 40
 HISTORY_SHOWN = 5
@@ -128,6 +130,11 @@ def next_commands(
         ]
     if status.outcome == Outcome.SUCCEEDED:
         return []
+    if is_verifying(status):
+        return [
+            cmd("promote", "end the verification now: the rollout succeeds"),
+            cmd("abort", "switch all traffic back to stable now"),
+        ]
     found: list[NextCommand] = []
     paused = find_condition(status.conditions, PAUSED)
     reason = paused.reason if paused and paused.status == ConditionStatus.TRUE else ""
@@ -175,6 +182,9 @@ def status_view(
     summary.append(f"   Type: {kind}   Strategy: {strategy}")
     ended = "rolled back at " if status.outcome == Outcome.ROLLED_BACK else ""
     summary.append(f"\nStep: {ended}{step_text(release, policy)}")
+    verification = verification_text(release, now)
+    if verification is not None:
+        summary.append("\n").append_text(verification)
     if status.message:
         summary.append(f"\nMessage: {status.message}")
     parts.append(summary)
@@ -197,6 +207,7 @@ def _phase_style(phase: str | None) -> str:
         "Degraded": "bold red",
         "Paused": "bold yellow",
         "Progressing": "bold cyan",
+        "Verifying": "bold cyan",
     }.get(phase or "", "bold")
 
 
