@@ -58,7 +58,9 @@ The rules Sluice needs in every namespace it manages, and nothing more:
 - services: the blue/green router switches the selector;
 - httproutes: the Gateway API router sets backendRef weights;
 - events: the engine posts an Event per transition (kubectl describe shows them);
-- secrets: only the named ones that RolloutPolicy providers use for Prometheus auth.
+- secrets: only the named ones that RolloutPolicy providers use for Prometheus auth;
+- jobs: go/no-go gate Jobs are created (owned by the Release: no delete needed) and read;
+- gates.conditionResources: read (get) the objects condition gates name, no other verb.
 */}}
 {{- define "sluice.rules" -}}
 - apiGroups: ["sluice.dev"]
@@ -100,6 +102,18 @@ The rules Sluice needs in every namespace it manages, and nothing more:
     - {{ . | quote }}
   {{- end }}
   verbs: ["get"]
+{{- end }}
+{{- if .Values.gates.jobs }}
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "create"]
+{{- end }}
+{{- range .Values.gates.conditionResources }}
+{{- if not (and $.Values.gates.jobs (eq .apiGroup "batch") (eq .resource "jobs")) }}
+- apiGroups: [{{ .apiGroup | quote }}]
+  resources: [{{ .resource | quote }}]
+  verbs: ["get"]
+{{- end }}
 {{- end }}
 {{- $secretNames := concat (.Values.prometheus.authSecretNames | default list) (.Values.notifications.secretNames | default list) | uniq }}
 {{- with $secretNames }}

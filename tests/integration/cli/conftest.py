@@ -53,8 +53,11 @@ def gated_release(
 
 @pytest.fixture(scope="session")
 def kube_user(kubeconfig: Path) -> str:
-    """The kubeconfig's user: what `by` records for the commands the CLI sends."""
+    """Who the API server says the kubeconfig's user is: what `by` records for commands."""
     from kubernetes import config
 
-    _, active = config.list_kube_config_contexts(config_file=str(kubeconfig))
-    return str(active["context"]["user"])
+    from sluice.cli.plugin_kube import whoami
+
+    user, _ = whoami(config.new_client_from_config(config_file=str(kubeconfig)))
+    assert user is not None
+    return user

@@ -88,17 +88,17 @@ def test_approve_without_a_gate_is_ignored_then_approve_at_the_gate_succeeds(
     read_release: Reader,
 ) -> None:
     """An early `approve` is recorded as ignored (exit 0); at the gate it passes; twice is safe."""
-    early = sluice("approve", RELEASE)
+    early = sluice("approve", RELEASE, "--reason", "checked")
     assert early.exit_code == 0, early.output
     assert "Ignored:" in early.output and "no approval is waiting" in early.output
     assert at_step(1)(read_release(RELEASE)), "an ignored command changes nothing"
 
     assert sluice("resume", RELEASE).exit_code == 0
-    approved = sluice("approve", RELEASE)
+    approved = sluice("approve", RELEASE, "--reason", "checked")
     assert approved.exit_code == 0, approved.output
     assert "Applied: approve by" in approved.output
     done = wait_until(phase_is("Succeeded"), "Succeeded")
-    again = sluice("approve", RELEASE)
+    again = sluice("approve", RELEASE, "--reason", "checked")
 
     assert again.exit_code == 0, again.output
     assert "Ignored:" in again.output and "already succeeded" in again.output
@@ -162,7 +162,7 @@ def test_abort_rolls_back_and_retry_starts_again_from_step_one(
     read_release: Reader,
 ) -> None:
     """`abort` rolls back to 100% stable; status suggests `retry`, which restarts the rollout."""
-    aborted = sluice("abort", RELEASE)
+    aborted = sluice("abort", RELEASE, "--reason", "bad")
     assert aborted.exit_code == 0, aborted.output
     raw = read_release(RELEASE)
     assert raw["status"]["outcome"] == "RolledBack"
@@ -235,7 +235,7 @@ def test_history_lists_transitions_and_commands_with_who_issued_them(
 ) -> None:
     """After pause and abort, `history` shows them with `by` and the rollback reason."""
     sluice("pause", RELEASE)
-    sluice("abort", RELEASE)
+    sluice("abort", RELEASE, "--reason", "bad")
 
     table = sluice("history", RELEASE).output
     events = json.loads(sluice("history", RELEASE, "-o", "json").output)
@@ -274,7 +274,7 @@ def test_commands_on_a_missing_release_fail_with_a_clear_message(
     sluice_crds: list[str], sluice: Sluice, namespace: str
 ) -> None:
     """`approve` and `status` on a Release that does not exist exit 1 naming it."""
-    approve = sluice("approve", "nope")
+    approve = sluice("approve", "nope", "--reason", "x")
     status = sluice("status", "nope")
 
     for result in (approve, status):
@@ -297,7 +297,7 @@ def test_command_without_an_operator_times_out_with_exit_code_3(
         release(RELEASE, "gated"),
     )
 
-    result = sluice("abort", RELEASE, "--timeout", "1")
+    result = sluice("abort", RELEASE, "--reason", "bad", "--timeout", "1")
 
     assert result.exit_code == 3, result.output
     assert "did not record command" in result.output

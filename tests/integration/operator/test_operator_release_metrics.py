@@ -71,7 +71,7 @@ def test_release_metrics_and_report_after_two_successes_and_a_rollback(
     wait_for_condition("api-1-1-0", "Paused", timeout=60)
     wait_for_condition("web-1-1-0", "Succeeded", timeout=60)
     wait_for_condition("cart-1-1-0", "Succeeded", timeout=60)
-    assert sluice("abort", "api-1-1-0").exit_code == 0
+    assert sluice("abort", "api-1-1-0", "--reason", "no-go").exit_code == 0
     wait_for_condition("api-1-1-0", "RolledBack", timeout=30)
 
     def scrape() -> str:

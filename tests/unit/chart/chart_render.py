@@ -29,10 +29,21 @@ def only(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> d
     return found[0]
 
 
-def granted(objects: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
-    """Every (apiGroup, resource) the rendered Roles and ClusterRoles grant, with their verbs."""
+USER_ROLE_SUFFIXES = ("-approver", "-release-manager")  # for people, not the operator
+
+
+def is_user_role(role: dict[str, Any]) -> bool:
+    """Whether a rendered role is one of the chart's roles for people."""
+    return str(role["metadata"]["name"]).endswith(USER_ROLE_SUFFIXES)
+
+
+def granted(objects: list[dict[str, Any]], users: bool = False) -> dict[tuple[str, str], set[str]]:
+    """Every (apiGroup, resource) the operator's rendered Roles and ClusterRoles grant (the
+    roles for people instead when users is set), with their verbs."""
     grants: dict[tuple[str, str], set[str]] = {}
     for role in of_kind(objects, *RBAC_KINDS):
+        if is_user_role(role) != users:
+            continue
         for rule in role.get("rules", []):
             for group in rule.get("apiGroups", []):
                 for resource in rule.get("resources", []):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_render import RBAC_KINDS, RELEASE_NAMESPACE, Render, granted, of_kind, only
+from chart_render import (
+    RBAC_KINDS,
+    RELEASE_NAMESPACE,
+    Render,
+    granted,
+    is_user_role,
+    of_kind,
+    only,
+)
 
 # Everything the operator may do, per (apiGroup, resource). A new API call in the operator
 # needs a line here, a rule in charts/sluice/templates/_helpers.tpl, and a reason.
@@ -27,6 +35,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("coordination.k8s.io", "leases"): {"get", "create", "update"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
     ("", "namespaces"): {"get", "list", "watch"},
+    # Go/no-go gate Jobs: created (owned by the Release, which deletes them) and read.
+    ("batch", "jobs"): {"get", "create"},
 }
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
@@ -68,7 +78,8 @@ def test_rendered_rbac_never_grants_delete_create_on_workloads_or_any_escalation
     for values in VALUE_SETS.values():
         for (group, resource), verbs in granted(render(**values)).items():
             assert not verbs & {"delete", "deletecollection", "escalate", "bind", "impersonate"}
-            if resource != "events" and resource != "leases":
+            # Jobs: gate Jobs only (docs/gates.md); never deleted by Sluice (owner references).
+            if resource not in ("events", "leases", "jobs"):
                 assert "create" not in verbs, f"{group}/{resource} can be created"
 
 
@@ -110,6 +121,8 @@ def test_watch_namespaces_render_a_role_and_binding_in_each_namespace(render: Re
         ("clusterreleasecalendars/status",): {"patch"},
     }
     for cluster_role in of_kind(objects, "ClusterRole"):
+        if is_user_role(cluster_role):
+            continue
         for rule in cluster_role["rules"]:
             allowed = cluster_wide[tuple(rule["resources"])]
             assert set(rule["verbs"]) <= allowed, cluster_role["metadata"]
@@ -168,7 +181,9 @@ def test_no_leader_election_renders_no_lease_permissions(render: Render) -> None
 def test_cluster_discovery_can_be_turned_off(render: Render) -> None:
     """rbac.clusterDiscovery=false: a namespaced install keeps only the calendars' role
     (cluster calendars and namespace labels)."""
-    objects = render(watchNamespaces=["team-a"], rbac={"clusterDiscovery": False})
+    objects = render(
+        watchNamespaces=["team-a"], rbac={"clusterDiscovery": False}, userRoles={"create": False}
+    )
     names = [o["metadata"]["name"] for o in of_kind(objects, "ClusterRole", "ClusterRoleBinding")]
     assert names == ["sl-sluice-calendars", "sl-sluice-calendars"]
 
@@ -204,3 +219,58 @@ def test_ics_configmaps_are_readable_by_name_only(render: Render) -> None:
             "verbs": ["get"],
         }
     ]
+
+
+def test_the_roles_for_people_grant_custom_verbs_on_releases_and_reads_only(
+    render: Render,
+) -> None:
+    """Approvers may approve (and reject); release managers every command; neither more."""
+    objects = render()
+    roles = {r["metadata"]["name"]: r for r in of_kind(objects, "ClusterRole")}
+    approver = roles["sl-sluice-approver"]["rules"][0]
+    manager = roles["sl-sluice-release-manager"]["rules"][0]
+    assert set(approver["verbs"]) == {"get", "list", "watch", "patch", "approve"}
+    assert set(manager["verbs"]) == {
+        "get",
+        "list",
+        "watch",
+        "patch",
+        "approve",
+        "promote",
+        "abort",
+        "override",
+    }
+    people = granted(objects, users=True)
+    assert set(people) == {
+        ("sluice.dev", r)
+        for r in ("releases", "rolloutpolicies", "releasecalendars", "clusterreleasecalendars")
+    }
+
+
+def test_the_admission_policy_in_the_chart_is_the_shipped_one(render: Render) -> None:
+    """charts/sluice/files/release-commands.yaml equals crds/admission/release-commands.yaml,
+    and the chart renders the policy and its binding by default."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    shipped = (root / "crds" / "admission" / "release-commands.yaml").read_text()
+    assert (root / "charts" / "sluice" / "files" / "release-commands.yaml").read_text() == shipped
+    kinds = {o["kind"] for o in render()}
+    assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= kinds
+
+
+def test_gate_jobs_are_created_and_read_only_in_batch_and_can_be_turned_off(
+    render: Render,
+) -> None:
+    """gates.jobs: create and get on batch Jobs (no delete, no list); false: get only (the
+    default condition resource), nothing when the condition resources are emptied too."""
+    assert granted(render())[("batch", "jobs")] == {"get", "create"}
+    assert granted(render(gates={"jobs": False}))[("batch", "jobs")] == {"get"}
+    none = render(gates={"jobs": False, "conditionResources": []})
+    assert ("batch", "jobs") not in granted(none)
+
+
+def test_condition_resources_grant_get_and_nothing_else(render: Render) -> None:
+    """Each resource a condition gate may name is readable with get only."""
+    objects = render(gates={"conditionResources": [{"apiGroup": "", "resource": "pods"}]})
+    assert granted(objects)[("", "pods")] == {"get"}

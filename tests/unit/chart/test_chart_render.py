@@ -35,13 +35,15 @@ def test_helm_lint_passes(helm: Helm, extra: list[str]) -> None:
 
 
 def test_helm_template_renders_the_expected_objects_with_default_values(render: Render) -> None:
-    """Defaults: account, cluster, calendars, lease and discovery RBAC, Deployment, Service,
-    dashboard."""
+    """Defaults: account, cluster, calendars, lease and discovery RBAC, the roles for people,
+    the command admission policy, Deployment, Service, dashboard."""
     kinds = sorted((o["kind"], o["metadata"]["name"]) for o in render())
     assert kinds == [
         ("ClusterRole", "sl-sluice"),
+        ("ClusterRole", "sl-sluice-approver"),
         ("ClusterRole", "sl-sluice-calendars"),
         ("ClusterRole", "sl-sluice-discovery"),
+        ("ClusterRole", "sl-sluice-release-manager"),
         ("ClusterRoleBinding", "sl-sluice"),
         ("ClusterRoleBinding", "sl-sluice-calendars"),
         ("ClusterRoleBinding", "sl-sluice-discovery"),
@@ -51,6 +53,8 @@ def test_helm_template_renders_the_expected_objects_with_default_values(render: 
         ("RoleBinding", "sl-sluice-leader-election"),
         ("Service", "sl-sluice-metrics"),
         ("ServiceAccount", "sl-sluice"),
+        ("ValidatingAdmissionPolicy", "sluice-release-commands"),
+        ("ValidatingAdmissionPolicyBinding", "sluice-release-commands"),
     ]
 
 

@@ -13,11 +13,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
 from sluice.api.common import ApiModel, CelRule, CelRules, Duration, ObjectName
 from sluice.api.thresholds import Thresholds
 
-PRESERVE = {"x-kubernetes-preserve-unknown-fields": True}
+PRESERVE: JsonDict = {"x-kubernetes-preserve-unknown-fields": True}
 GATE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GateName = Annotated[str, Field(min_length=1, max_length=40, pattern=GATE_NAME_PATTERN)]
 

@@ -20,7 +20,7 @@ from sluice.api.common import (
 )
 from sluice.api.gates import GoNoGoGates
 from sluice.api.notifications import NotificationSubscription
-from sluice.api.thresholds import Thresholds
+from sluice.api.thresholds import Thresholds as Thresholds  # re-exported
 from sluice.api.verification import Verification, verification_metrics_rule
 
 DEFAULT_CANARY_WEIGHTS = (5, 25, 50, 100)

@@ -54,10 +54,14 @@ class Settings:
     context: str | None
     namespace: str | None
     output: str
+    as_user: str | None = None
+    as_group: str | None = None
 
     def connect(self) -> kube.Connection:
-        """Connect to the cluster of the kubeconfig and context."""
-        return kube.connect(self.kubeconfig, self.context, self.namespace)
+        """Connect to the cluster of the kubeconfig and context (as someone else, if asked)."""
+        return kube.connect(
+            self.kubeconfig, self.context, self.namespace, self.as_user, self.as_group
+        )
 
     @property
     def suffix(self) -> str:
@@ -75,6 +79,8 @@ def common_options(function: F) -> F:
             help="Path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config).",
         ),
         click.option("--context", default=None, help="The kubeconfig context to use."),
+        click.option("--as", "as_user", default=None, help="Impersonate this user, like kubectl."),
+        click.option("--as-group", default=None, help="Impersonate this group (with --as)."),
         click.option(
             "-n",
             "--namespace",
@@ -103,6 +109,8 @@ def settings_from(options: dict[str, Any]) -> Settings:
     return Settings(
         kubeconfig=kubeconfig,
         context=options.pop("context"),
+        as_user=options.pop("as_user"),
+        as_group=options.pop("as_group"),
         namespace=options.pop("namespace"),
         output=options.pop("output"),
     )
@@ -264,7 +272,7 @@ def send_command_and_wait(
     """Write one command on the Release, then wait for the engine to record it."""
     settings = settings_from(options)
     conn = settings.connect()
-    command = kube.new_command(action, conn.user).model_copy(update=fields or {})
+    command = kube.new_command(action, conn.user, conn.groups).model_copy(update=fields or {})
     kube.send_command(conn, name, command)
     data: dict[str, Any] = {
         "release": name,
@@ -350,61 +358,16 @@ def command_options(function: F) -> F:
     return common_options(function)
 
 
-@main.command()
-@click.argument("name")
-@click.option("--full", is_flag=True, help="Skip every remaining step: straight to 100%.")
-@command_options
-def promote(name: str, full: bool, wait: bool, timeout: float, **options: Any) -> None:
-    """Skip the current step's wait (pause, approval, analysis); --full skips every step."""
-    action = CommandAction.PROMOTE_FULL if full else CommandAction.PROMOTE
-    send_command_and_wait(name, action, wait, timeout, options)
-
-
-@main.command()
-@click.argument("name")
-@command_options
-def approve(name: str, wait: bool, timeout: float, **options: Any) -> None:
-    """Pass the approval gate the rollout waits at."""
-    send_command_and_wait(name, CommandAction.APPROVE, wait, timeout, options)
-
-
-@main.command()
-@click.argument("name")
-@command_options
-def abort(name: str, wait: bool, timeout: float, **options: Any) -> None:
-    """Roll back now: all traffic to the stable Deployment."""
-    send_command_and_wait(name, CommandAction.ABORT, wait, timeout, options)
-
-
-@main.command()
-@click.argument("name")
-@command_options
-def retry(name: str, wait: bool, timeout: float, **options: Any) -> None:
-    """Start a rolled-back Release again from the first step."""
-    send_command_and_wait(name, CommandAction.RETRY, wait, timeout, options)
-
-
-@main.command()
-@click.argument("name")
-@command_options
-def pause(name: str, wait: bool, timeout: float, **options: Any) -> None:
-    """Hold the rollout at its current step until resumed."""
-    send_command_and_wait(name, CommandAction.PAUSE, wait, timeout, options)
-
-
-@main.command()
-@click.argument("name")
-@command_options
-def resume(name: str, wait: bool, timeout: float, **options: Any) -> None:
-    """End a pause command, or an indefinite pause step."""
-    send_command_and_wait(name, CommandAction.RESUME, wait, timeout, options)
-
-
 # --- plan, lint -------------------------------------------------------------------------------
 
 
 # Commands defined in their own modules register on `main` when imported.
-from sluice.cli import plugin_calendar, plugin_plan_commands, plugin_report  # noqa: E402, F401
+from sluice.cli import (  # noqa: E402, F401
+    plugin_calendar,
+    plugin_plan_commands,
+    plugin_report,
+    plugin_steer,
+)
 
 if __name__ == "__main__":
     main()

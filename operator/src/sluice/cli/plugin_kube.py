@@ -8,7 +8,7 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ class Connection:
     api_client: Any
     namespace: str
     user: str
+    groups: tuple[str, ...] = ()
 
     @property
     def custom(self) -> Any:
@@ -50,7 +51,41 @@ def local_user() -> str:
         return "unknown"
 
 
-def connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Connection:
+def connect(
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    as_user: str | None = None,
+    as_group: str | None = None,
+) -> Connection:
+    """Connect, then learn who the API server says we are (commands carry it)."""
+    conn = _connect(kubeconfig, context, namespace)
+    if as_group and not as_user:
+        raise click.ClickException("--as-group needs --as")
+    if as_user:
+        conn.api_client.set_default_header("Impersonate-User", as_user)
+        if as_group:
+            conn.api_client.set_default_header("Impersonate-Group", as_group)
+    user, groups = whoami(conn.api_client)
+    return replace(conn, user=user or conn.user, groups=groups)
+
+
+def whoami(api_client: Any) -> tuple[str | None, tuple[str, ...]]:
+    """The username and groups the API server authenticates us as (SelfSubjectReview), or
+    (None, ()) when the server cannot say (then the kubeconfig's user name is used)."""
+    try:
+        review = client.AuthenticationV1Api(api_client).create_self_subject_review(
+            client.V1SelfSubjectReview()
+        )
+    except (ApiException, ValueError):
+        return None, ()
+    info = review.status.user_info if review.status else None
+    if info is None or not info.username:
+        return None, ()
+    return str(info.username), tuple(str(g) for g in info.groups or ())
+
+
+def _connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Connection:
     """Load the kubeconfig (or the in-cluster configuration) and pick namespace and user."""
     try:
         contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
@@ -149,14 +184,18 @@ def stable_version_label(conn: Connection, namespace: str, deployment: str) -> s
     return state.version_label if state else None
 
 
-def new_command(action: CommandAction, by: str) -> Command:
-    """A fresh command: a new id, who asked, and now."""
-    return Command(action=action, id=str(uuid.uuid4()), by=by[:256], at=datetime.now(UTC))
+def new_command(action: CommandAction, by: str, groups: tuple[str, ...] = ()) -> Command:
+    """A fresh command: a new id, who asked (and their groups), and now."""
+    return Command(
+        action=action, id=str(uuid.uuid4()), by=by[:256], groups=list(groups), at=datetime.now(UTC)
+    )
 
 
 def send_command(conn: Connection, name: str, command: Command) -> None:
     """Write the command annotation on the Release with a merge patch."""
-    text = json.dumps(command.model_dump(mode="json", by_alias=True), separators=(",", ":"))
+    # Plain (not \u-escaped) text: the admission policy reads "by" and "groups" as written.
+    document = command.model_dump(mode="json", by_alias=True)
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     body = {"metadata": {"annotations": {COMMAND_ANNOTATION: text}}}
     try:
         conn.custom.patch_namespaced_custom_object(

@@ -16,6 +16,7 @@ from sluice.engine.commands import (
 )
 from sluice.engine.draft import Draft, candidate_weight
 from sluice.engine.gate import closed_message, evaluate_window, is_invalid, window_closed
+from sluice.engine.gates import gate_requeue, sooner
 from sluice.engine.notify import notify
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.rollout import (
@@ -224,4 +225,5 @@ def decide(
     delay = requeue_after(
         draft.status, effective, now, blocked=blocker is not None, window=draft.window
     )
+    delay = sooner(delay, gate_requeue(draft.status, effective, now))
     return Decision(status=draft.status, actions=tuple(draft.actions), requeue_after=delay)

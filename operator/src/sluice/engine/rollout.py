@@ -11,6 +11,7 @@ from sluice.engine.analysis import RollbackCause, measure, rollback_cause
 from sluice.engine.conditions import ROLLED_BACK, set_condition
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
 from sluice.engine.gate import holds_forward
+from sluice.engine.gates import check_gates
 from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
 from sluice.engine.rollout_records import close_record, open_record
 from sluice.engine.steps import (
@@ -253,6 +254,12 @@ def _step_passed(draft: Draft, policy: EffectivePolicy, index: int) -> bool:
 def _advance_once(draft: Draft, policy: EffectivePolicy) -> bool:
     """Apply the current step's weight, then move on if it is done. True when it moved."""
     index = min(draft.status.current_step or 0, final_index(policy))
+    gating = check_gates(draft, policy, index)  # go/no-go gates due before this traffic
+    if gating.cause is not None:
+        roll_back(draft, policy, gating.cause, by=None)
+    if gating.hold or gating.cause is not None:
+        _scale_up_preview(draft, policy)
+        return False
     weight = target_weight(policy, index)
     ready = is_ready(policy, weight, draft.total_replicas, candidate_of(draft))
     draft.update(candidate_ready=ready)

@@ -29,6 +29,7 @@ from sluice.engine.gate import (
     holds_forward,
     is_invalid,
 )
+from sluice.engine.gates import gate_hold
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.rollout_records import track_waits
 from sluice.engine.steps import (
@@ -165,13 +166,15 @@ def _final_analysis_condition(draft: Draft, policy: EffectivePolicy) -> None:
 def _summarize_running(draft: Draft, policy: EffectivePolicy) -> str:
     """Conditions of a running rollout; returns its message."""
     holds = metric_holds(policy, draft.status)
-    situation = running_situation(draft, policy, holds)
+    gate = gate_hold(draft.status)  # go/no-go gates pending: they say what happens
+    situation = Situation(gate.reason, gate.message) if gate else None
+    situation = situation or running_situation(draft, policy, holds)
     _set(draft, PROGRESSING, ConditionStatus.TRUE, situation.reason, situation.message)
     paused = ConditionStatus.TRUE if situation.paused else ConditionStatus.FALSE
     _set(draft, PAUSED, paused, situation.reason if situation.paused else "NotPaused", "")
     _set(draft, SUCCEEDED, ConditionStatus.FALSE, "InProgress", "")
     _set(draft, ROLLED_BACK, ConditionStatus.FALSE, "NotRolledBack", "")
-    degraded = [hold for hold in holds if hold.degraded]
+    degraded = [hold for hold in [*([gate] if gate else []), *holds] if hold.degraded]
     if degraded:
         _set(draft, DEGRADED, ConditionStatus.TRUE, degraded[0].reason, degraded[0].message)
     else:

@@ -11,11 +11,19 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from sluice.api.release import Release, ReleaseStatus
-from sluice.engine.types import Decision, EmitEvent, ScaleDeployment, SetWeight
+from sluice.engine.types import (
+    Action,
+    CreateJob,
+    Decision,
+    EmitEvent,
+    ScaleDeployment,
+    SetWeight,
+)
 from sluice.routers import RouterError, RouteTarget, TrafficRouter, WriteCounter
 from sluice.routers.base import Scaler
 from sluice.runtime.cache import ClusterCache
 from sluice.runtime.errors import ActionFailed, StaleRelease, describe
+from sluice.runtime.gates import create_job
 from sluice.runtime.kube import patch_release_status
 
 COMPONENT = "sluice"
@@ -107,6 +115,8 @@ def execute(
             elif isinstance(action, ScaleDeployment):
                 name = target.stable if action.role == "stable" else target.candidate
                 scaler.scale(meta.namespace, name, action.replicas, observed[action.role])
+            elif isinstance(action, CreateJob):
+                create_job(api_client, release, action)
         except (ApiException, RouterError) as exc:
             raise ActionFailed(f"{describe_action(action, target)}: {describe(exc)}") from exc
     for action in decision.actions:
@@ -117,8 +127,10 @@ def execute(
                 log.warning("posting an Event failed", reason=action.reason, error=describe(exc))
 
 
-def describe_action(action: SetWeight | ScaleDeployment | EmitEvent, target: RouteTarget) -> str:
+def describe_action(action: Action, target: RouteTarget) -> str:
     """An action in a few words, for error messages."""
+    if isinstance(action, CreateJob):
+        return f'creating Job "{action.name}" of go/no-go gate "{action.criterion}"'
     if isinstance(action, SetWeight):
         return f"setting the candidate's weight to {action.candidate_weight}%"
     if isinstance(action, ScaleDeployment):

@@ -62,9 +62,18 @@ def parse_command(release: Release) -> tuple[Command | None, str | None]:
     if not raw:
         return None, None
     try:
-        return Command.model_validate(json.loads(raw)), None
+        return Command.model_validate(json.loads(raw, object_pairs_hook=_unique_keys)), None
     except (ValueError, ValidationError) as exc:
         return None, f"annotation {COMMAND_ANNOTATION} is not a valid command: {exc}"
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (the admission policy reads each key once)."""
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"repeated keys: {', '.join(repeated)}")
+    return dict(pairs)
 
 
 def _secret_data(api_client: Any, namespace: str, name: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
 from sluice.runtime.cache import ClusterCache, plain_body
 from sluice.runtime.calendars import IcsFiles, calendars_for
 from sluice.runtime.execute import execute, post_event, status_changed, status_document
+from sluice.runtime.gates import observe_gates
 from sluice.runtime.kube import patch_release_status
 from sluice.runtime.observe import lookup_policy, observe, route_target
 
@@ -89,6 +90,11 @@ class Reconciler:
             calendars=calendars,
             calendar_error=calendar_error,
             deliveries=deliveries,
+            gates=()
+            if deleting
+            else observe_gates(
+                self.api_client, release, policy.spec, self.default_prometheus_url, self.egress, now
+            ),
         )
         decision = decide(release, policy.spec, observation, now)
         target = route_target(release)

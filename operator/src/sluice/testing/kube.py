@@ -66,8 +66,11 @@ def install_crds(api_client: Any, paths: Iterable[Path]) -> list[str]:
 
 
 def install_sluice_crds(api_client: Any) -> list[str]:
-    """Install Sluice's committed CRDs."""
-    return install_crds(api_client, sorted(CRD_DIR.glob("*.yaml")))
+    """Install Sluice's committed CRDs, and the admission policies shipped with them."""
+    names = install_crds(api_client, sorted(CRD_DIR.glob("*.yaml")))
+    for path in sorted((CRD_DIR / "admission").glob("*.yaml")):
+        apply_file(api_client, path, "default")
+    return names
 
 
 def apply_documents(api_client: Any, documents: Iterable[dict[str, Any]], namespace: str) -> None:
