@@ -127,11 +127,11 @@ def api_error(error: ApiException, what: str) -> click.ClickException:
     """An API error as a one-line message for people."""
     if error.status == 404:
         return click.ClickException(f"{what} not found")
-    if error.status == 403:
-        return click.ClickException(f"not allowed to access {what} (HTTP 403)")
     reason = error.reason or ""
     with contextlib.suppress(ValueError, AttributeError):
         reason = json.loads(error.body or "{}").get("message", reason)
+    if error.status == 403:
+        return click.ClickException(f"not allowed to access {what} (HTTP 403): {reason}")
     return click.ClickException(f"{what}: HTTP {error.status}: {reason}")
 
 
