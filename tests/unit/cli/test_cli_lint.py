@@ -220,3 +220,13 @@ def test_lint_names_a_notification_template_that_does_not_parse(tmp_path: Path) 
 
     assert code == 1
     assert "spec.notifications[0].template" in out and "template line 1" in out
+
+
+def test_the_documented_approvals_example_lints_clean() -> None:
+    """docs/examples/approvals.yaml (quorum per release type, requireReason) is valid."""
+    path = Path(__file__).resolve().parents[3] / "docs" / "examples" / "approvals.yaml"
+
+    code, out = lint(path)
+
+    assert code == 0, out
+    assert "RolloutPolicy/coordinated: OK" in out

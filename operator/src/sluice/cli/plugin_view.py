@@ -27,6 +27,7 @@ from sluice.engine.steps import analysis_metric_names, describe_step, final_inde
 from sluice.engine.verification import is_verifying
 
 BAR_WIDTH = 40
+REASON = " --reason TEXT"  # decisions carry a why
 HISTORY_SHOWN = 5
 PLAIN_WIDTH = 120
 
@@ -118,8 +119,8 @@ def next_commands(
     name = release.metadata.name
     status = release.status
 
-    def cmd(action: str, why: str) -> NextCommand:
-        return NextCommand(f"kubectl sluice {action} {name}{suffix}", why)
+    def cmd(action: str, why: str, tail: str = "") -> NextCommand:
+        return NextCommand(f"kubectl sluice {action} {name}{suffix}{tail}", why)
 
     if status is None or status.current_step is None:
         return [cmd("status --watch", "the operator has not started this rollout yet")]
@@ -133,7 +134,7 @@ def next_commands(
     if is_verifying(status):
         return [
             cmd("promote", "end the verification now: the rollout succeeds"),
-            cmd("abort", "switch all traffic back to stable now"),
+            cmd("abort", "switch all traffic back to stable now", REASON),
         ]
     found: list[NextCommand] = []
     paused = find_condition(status.conditions, PAUSED)
@@ -143,7 +144,8 @@ def next_commands(
     if status.paused_by_user or reason == "PausedByUser":
         found.append(cmd("resume", "continue the rollout paused by a command"))
     elif reason == "AwaitingApproval" or (step and step.approval and waiting):
-        found.append(cmd("approve", "pass the approval gate"))
+        found.append(cmd("approve", "approve this step (counts toward its quorum)", REASON))
+        found.append(cmd("reject", "no-go: end the rollout, traffic back to stable", REASON))
     elif step and step.pause and step.pause.duration is None and waiting:
         found.append(cmd("resume", "end the pause step"))
     elif step and (step.pause or step.analysis) and waiting:
@@ -151,7 +153,7 @@ def next_commands(
     if not status.paused_by_user:
         found.append(cmd("pause", "hold the rollout at this step"))
     found.append(cmd("promote --full", "skip every remaining step: 100% to the candidate"))
-    found.append(cmd("abort", "roll back now: all traffic to stable"))
+    found.append(cmd("abort", "roll back now: all traffic to stable", REASON))
     return found
 
 
