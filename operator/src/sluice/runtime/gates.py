@@ -9,6 +9,7 @@ reads nothing. Creating a Job is an engine action (`CreateJob`), run after the s
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from datetime import datetime
@@ -150,6 +151,20 @@ def _with(base: GateObservation, **fields: Any) -> GateObservation:
     return replace(base, **fields)
 
 
+def _get_json(api_client: Any, path: str) -> dict[str, Any]:
+    """GET a path of the API server as JSON (raises ApiException like the typed clients)."""
+    method, url, headers, body, _ = api_client.param_serialize(
+        "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+    )
+    response = api_client.call_api(method, url, header_params=headers, body=body)
+    data = response.read()
+    text = data.decode() if isinstance(data, bytes) else str(data or "")
+    if not 200 <= response.status < 300:
+        raise ApiException.from_response(http_resp=response, body=text, data=None)
+    found: dict[str, Any] = json.loads(text)
+    return found
+
+
 def resource_for(api_client: Any, api_version: str, kind: str) -> str | None:
     """The resource (plural) of a kind, from the API's discovery of its group version (public
     to every authenticated user); cached for the life of the process."""
@@ -158,14 +173,7 @@ def resource_for(api_client: Any, api_version: str, kind: str) -> str | None:
         if key in _PLURALS:
             return _PLURALS[key]
     path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-    found: dict[str, Any] = api_client.call_api(
-        path,
-        "GET",
-        header_params={"Accept": "application/json"},
-        response_type="object",
-        auth_settings=["BearerToken"],
-        _return_http_data_only=True,
-    )
+    found = _get_json(api_client, path)
     plural = next(
         (
             str(r["name"])
@@ -197,14 +205,7 @@ def _observe_condition(
     prefix = f"/apis/{wanted.api_version}" if "/" in wanted.api_version else "/api/v1"
     path = f"{prefix}/namespaces/{release.metadata.namespace}/{plural}/{wanted.name}"
     try:
-        body: dict[str, Any] = api_client.call_api(
-            path,
-            "GET",
-            header_params={"Accept": "application/json"},
-            response_type="object",
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-        )
+        body = _get_json(api_client, path)
     except ApiException as exc:
         if exc.status == 404:
             return base
