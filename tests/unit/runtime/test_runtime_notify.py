@@ -128,13 +128,19 @@ def test_a_client_error_fails_at_once(receiver: Receiver) -> None:
 
 
 def test_a_forgotten_release_sends_nothing_more(receiver: Receiver) -> None:
-    """A deleted Release's hanging deliveries are dropped, with no report."""
-    receiver.hang.set()
+    """A deleted Release's failing delivery is not retried, and reports nothing more."""
+    receiver.plan = [503, 503, 503]
     dispatcher = _dispatcher(f"{receiver.url}/hook", [])
     try:
-        dispatcher.reconciled(KEY, _outbox("n1", "n2"))
+        dispatcher.reconciled(KEY, _outbox("n1"))
+        deadline = time.monotonic() + 10
+        while not dispatcher.reports(KEY) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (retrying,) = dispatcher.reports(KEY)
+        assert retrying.result == DeliveryResult.RETRYING
         dispatcher.forget(KEY)
+        time.sleep(1.5)  # the retry was due after 0.5 s
+        assert len(receiver.requests("/hook")) == 1
         assert dispatcher.reports(KEY) == ()
     finally:
-        receiver.hang.clear()
         dispatcher.stop()

@@ -84,17 +84,18 @@ def _because(command: Command) -> str:
     return f": {command.reason}" if command.reason else ""
 
 
-def _finished(draft: Draft) -> str | None:
+def finished_reason(draft: Draft) -> str | None:
+    """Why a command cannot act on a finished rollout, or None while it runs."""
     if draft.status.outcome == Outcome.SUCCEEDED:
         return "the rollout has already succeeded"
     if draft.status.outcome == Outcome.ROLLED_BACK:
-        return "the rollout was rolled back"
+        return f"the rollout was rolled back; run: kubectl sluice retry {draft.name}"
     return None
 
 
 def approve(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Count one approval toward the waiting step's quorum; pass the step once it is met."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     policy = policy_for(draft, spec)
     index = draft.status.current_step or 0
@@ -123,7 +124,7 @@ def approve(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> s
 
 def reject(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """No-go: the rollout ends here; traffic that moved goes back to stable."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     policy = policy_for(draft, spec)
     index = draft.status.current_step or 0

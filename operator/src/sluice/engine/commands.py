@@ -8,7 +8,7 @@ from sluice.api.commands import Command, CommandAction
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import ConditionStatus, Outcome, WindowOverride
 from sluice.engine.analysis import RollbackCause
-from sluice.engine.approvals import approve, reject
+from sluice.engine.approvals import approve, finished_reason, reject
 from sluice.engine.conditions import COMMAND_ACCEPTED, remove_condition, set_condition
 from sluice.engine.draft import Draft
 from sluice.engine.gate import closed_message, window_closed
@@ -18,15 +18,6 @@ from sluice.engine.types import EventType
 
 # A handler acts on the command and returns None, or returns why it ignored it.
 Handler = Callable[[Draft, RolloutPolicySpec | None, Command], str | None]
-
-
-def _finished(draft: Draft) -> str | None:
-    """Why a command cannot act on a finished rollout, or None while it runs."""
-    if draft.status.outcome == Outcome.SUCCEEDED:
-        return "the rollout has already succeeded"
-    if draft.status.outcome == Outcome.ROLLED_BACK:
-        return f"the rollout was rolled back; run: kubectl sluice retry {draft.name}"
-    return None
 
 
 def _window_blocks(draft: Draft) -> str | None:
@@ -47,7 +38,7 @@ def _current_step(draft: Draft) -> int:
 
 def _promote(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Skip the current step's wait (pause, approval, analysis or metric hold)."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     if (why := _window_blocks(draft)) is not None:
         return why
@@ -60,7 +51,7 @@ def _promote(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> 
 
 def _promote_full(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Skip all remaining steps: straight to 100%."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     if (why := _window_blocks(draft)) is not None:
         return why
@@ -75,7 +66,7 @@ def _promote_full(draft: Draft, spec: RolloutPolicySpec | None, command: Command
 
 def _abort(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Roll back now."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     cause = RollbackCause(reason="Aborted", message=f"aborted by {command.by}")
     roll_back(draft, policy_for(draft, spec), cause, by=command.by)
@@ -94,7 +85,7 @@ def _retry(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> st
 
 def _pause(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """Hold the rollout at its current step until resumed."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     if draft.status.paused_by_user:
         return "the rollout is already paused"
@@ -106,7 +97,7 @@ def _pause(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> st
 
 def _resume(draft: Draft, spec: RolloutPolicySpec | None, command: Command) -> str | None:
     """End a pause command, or an untimed pause step."""
-    if (why := _finished(draft)) is not None:
+    if (why := finished_reason(draft)) is not None:
         return why
     policy = policy_for(draft, spec)
     index = _current_step(draft)
