@@ -52,6 +52,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 The rules Sluice needs in every namespace it manages, and nothing more:
 - releases: kopf lists and watches them, and patches its finalizer and progress annotations;
 - releases/status: the engine writes the status (one merge patch per change);
+- releasegroups, releasegroups/status: the group engine watches groups, patches its
+  finalizer (group rollback on deletion) and writes their status;
 - rolloutpolicies: read the policy a Release names;
 - deployments: read replicas, readiness, labels and the pod template's hash (never written);
 - deployments/scale: the only way Sluice changes a Deployment;
@@ -69,6 +71,12 @@ The rules Sluice needs in every namespace it manages, and nothing more:
 - apiGroups: ["sluice.dev"]
   resources: ["releases/status"]
   verbs: ["patch"]
+- apiGroups: ["sluice.dev"]
+  resources: ["releasegroups"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["sluice.dev"]
+  resources: ["releasegroups/status"]
+  verbs: ["patch"]
 # Watched (list, watch): changes wake the Releases that depend on them; reads come from there.
 - apiGroups: ["sluice.dev"]
   resources: ["rolloutpolicies"]
@@ -84,6 +92,10 @@ The rules Sluice needs in every namespace it manages, and nothing more:
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
+  verbs: ["get", "list", "watch", "patch"]
+# Feature flags (OpenFeature Operator): the kill switch and flag rollouts patch them.
+- apiGroups: ["core.openfeature.dev"]
+  resources: ["featureflags"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: [""]
   resources: ["events"]

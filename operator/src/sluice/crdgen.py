@@ -27,6 +27,7 @@ from pydantic_core import core_schema
 from sluice.api.calendar import ClusterReleaseCalendar, ReleaseCalendar
 from sluice.api.cel import to_kubernetes
 from sluice.api.common import GROUP, VERSION
+from sluice.api.group import ReleaseGroup
 from sluice.api.policy import RolloutPolicy
 from sluice.api.release import Release
 
@@ -152,6 +153,20 @@ KINDS = (
                 "Metrics are measured for the whole rollout.",
             ),
             _column("Scale-Down-Delay", "string", ".spec.scaleDownDelay", priority=1),
+            _AGE,
+        ),
+    ),
+    Kind(
+        model=ReleaseGroup,
+        kind="ReleaseGroup",
+        plural="releasegroups",
+        short_names=("relgrp",),
+        file_name="releasegroup.yaml",
+        printer_columns=(
+            _column("Version", "string", ".spec.version", "The group's release name."),
+            _column("Run", "integer", ".status.run", "Runs started."),
+            _column("Phase", "string", ".status.phase", "The phase of the current run."),
+            _column("Message", "string", ".status.message", "What is happening.", priority=1),
             _AGE,
         ),
     ),

@@ -61,6 +61,12 @@ async def release_event(event: kopf.RawEvent, **_: Any) -> None:
     _controller().on_release(event.get("type"), dict(event["object"]))
 
 
+@kopf.on.event(GROUP, VERSION, "releasegroups")
+async def group_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A ReleaseGroup changed: store it, reconcile it, wake its members."""
+    _controller().on_group(event.get("type"), dict(event["object"]))
+
+
 @kopf.on.event("apps", "v1", "deployments")
 async def deployment_event(event: kopf.RawEvent, **_: Any) -> None:
     """A Deployment changed: store its state and wake the Releases that name it."""

@@ -20,11 +20,15 @@ from chart_render import (
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("sluice.dev", "releases"): {"get", "list", "watch", "patch"},
     ("sluice.dev", "releases/status"): {"patch"},
+    # ReleaseGroups: watched, their finalizer patched, their status written.
+    ("sluice.dev", "releasegroups"): {"get", "list", "watch", "patch"},
+    ("sluice.dev", "releasegroups/status"): {"patch"},
     ("sluice.dev", "rolloutpolicies"): {"get", "list", "watch"},
     ("apps", "deployments"): {"get", "list", "watch"},
     ("apps", "deployments/scale"): {"get", "patch"},
     ("", "services"): {"get", "list", "watch", "patch"},
     ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "patch"},
+    ("core.openfeature.dev", "featureflags"): {"get", "list", "watch", "patch"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},
     ("", "configmaps"): {"get"},
@@ -243,7 +247,13 @@ def test_the_roles_for_people_grant_custom_verbs_on_releases_and_reads_only(
     people = granted(objects, users=True)
     assert set(people) == {
         ("sluice.dev", r)
-        for r in ("releases", "rolloutpolicies", "releasecalendars", "clusterreleasecalendars")
+        for r in (
+            "releases",
+            "releasegroups",
+            "rolloutpolicies",
+            "releasecalendars",
+            "clusterreleasecalendars",
+        )
     }
 
 

@@ -8,6 +8,7 @@ from kubernetes.client.rest import ApiException
 
 from sluice.api.release import ReleaseStatus
 from sluice.egress import EgressPolicy
+from sluice.runtime.group_cache import GroupIndex
 from sluice.engine.types import Decision
 from sluice.runtime.cache import ClusterCache
 from sluice.runtime.controller import FINALIZER, Controller
@@ -31,6 +32,7 @@ class StubReconciler:
         self.api_client = None
         self.ics = None
         self.egress = EgressPolicy()
+        self.groups = GroupIndex()
         self.error: Exception | None = None
         self.reported: list[str] = []
         self.seen_errors: list[str | None] = []

@@ -10,7 +10,10 @@ from pydantic import Field
 
 from sluice.api.approvals import ApprovalDecision
 from sluice.api.common import SEMVER_PATTERN, ApiModel, CelRule, ObjectMeta, ObjectName
+from sluice.api.flags import FlagRouting, ReleaseFlag
 from sluice.api.gates import GateReport
+from sluice.api.membership import GroupMembership
+from sluice.api.notes import ReleaseNotesSummary
 from sluice.api.notifications import NotificationStatus
 from sluice.api.policy import PolicyOverride, ReleaseType
 from sluice.api.records import RECORD_LIMIT, RolloutRecord, Waiting
@@ -66,13 +69,14 @@ class GatewayAPIRouting(ApiModel):
 
 
 class TrafficRouting(ApiModel):
-    """How weights reach traffic: exactly one of replicaRatio, service or gatewayAPI."""
+    """How weights reach traffic: exactly one of replicaRatio, service, gatewayAPI or flag."""
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
-            rule="[has(self.replicaRatio), has(self.service), has(self.gatewayAPI)]"
+            rule="[has(self.replicaRatio), has(self.service), has(self.gatewayAPI), has(self.flag)]"
             ".filter(x, x).size() == 1",
-            message="trafficRouting must set exactly one of replicaRatio, service or gatewayAPI",
+            message="trafficRouting must set exactly one of replicaRatio, service, gatewayAPI "
+            "or flag",
         ),
     )
 
@@ -83,6 +87,9 @@ class TrafficRouting(ApiModel):
     gateway_api: GatewayAPIRouting | None = Field(
         default=None, alias="gatewayAPI", description="Gateway API HTTPRoute weights."
     )
+    flag: FlagRouting | None = Field(
+        default=None, description="A feature flag's fractional split (docs/flags.md)."
+    )
 
 
 class ReleaseSpec(ApiModel):
@@ -90,8 +97,10 @@ class ReleaseSpec(ApiModel):
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
-            rule="self.stable != self.candidate",
-            message="stable and candidate must name different Deployments",
+            rule="self.stable != self.candidate || "
+            "(has(self.trafficRouting) && has(self.trafficRouting.flag))",
+            message="stable and candidate must name different Deployments (the same one only "
+            "with trafficRouting.flag)",
             field_path=".candidate",
         ),
     )
@@ -124,6 +133,15 @@ class ReleaseSpec(ApiModel):
         default_factory=lambda: TrafficRouting(replica_ratio=ReplicaRatioRouting()),
         alias="trafficRouting",
         description="How weights reach traffic. Default: replicaRatio.",
+    )
+    flags: list[ReleaseFlag] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Feature flags that guard the new code: a rollback switches them first, "
+        "then returns traffic (docs/flags.md).",
+    )
+    notes: ReleaseNotesSummary | None = Field(
+        default=None, description="What changed (kubectl sluice release prepare writes it)."
     )
 
 
@@ -311,6 +329,9 @@ class ReleaseStatus(ApiModel):
     )
     gates: list[GateReport] = Field(
         default_factory=list, max_length=2, description="Go/no-go reports of this rollout."
+    )
+    group: GroupMembership | None = Field(
+        default=None, description="The ReleaseGroup run of the current (or last) rollout."
     )
     notifications: NotificationStatus | None = Field(
         default=None, description="Notifications waiting for delivery, and the last results."

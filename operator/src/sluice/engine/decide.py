@@ -15,8 +15,19 @@ from sluice.engine.commands import (
     is_new_command,
 )
 from sluice.engine.draft import Draft, candidate_weight
+from sluice.engine.flags import flag_blocker, flag_hygiene, flag_requeue, settle_flags
 from sluice.engine.gate import closed_message, evaluate_window, is_invalid, window_closed
 from sluice.engine.gates import gate_requeue, sooner
+from sluice.engine.group_member import (
+    group_hold,
+    group_roll_back,
+    group_rollback_cause,
+    group_run_requested,
+    keeps_old_stable,
+    mark_unchanged,
+    stamp_membership,
+)
+from sluice.engine.notes import check_notes, version_blocker
 from sluice.engine.notify import notify
 from sluice.engine.policy import EffectivePolicy
 from sluice.engine.rollout import (
@@ -56,11 +67,17 @@ def find_blocker(draft: Draft) -> Hold | None:
             return Hold("DeploymentNotFound", message, degraded=True)
     if observation.router_error is not None:
         return Hold("RouterError", observation.router_error, degraded=True)
+    flag_hold = flag_blocker(draft)
+    if flag_hold is not None:
+        return flag_hold
     conflict = find_conflict(draft)
     if conflict is not None:
         return conflict
     if not _starting(draft):
         return None
+    held = group_hold(draft)
+    if held is not None:
+        return held
     closed = window_closed(draft)
     if closed is not None:
         reason = "InvalidCalendar" if is_invalid(closed) else "OutsideReleaseWindow"
@@ -78,8 +95,12 @@ def _running(draft: Draft) -> bool:
 
 
 def _starting(draft: Draft) -> bool:
-    """Whether this pass would start a rollout (the first, or the next release)."""
-    return draft.status.current_step is None or next_release_requested(draft)
+    """Whether this pass would start a rollout (the first, the next release, a group's run)."""
+    return (
+        draft.status.current_step is None
+        or next_release_requested(draft)
+        or group_run_requested(draft)
+    )
 
 
 def find_conflict(draft: Draft) -> Hold | None:
@@ -131,7 +152,8 @@ def _stable_not_serving(draft: Draft) -> Hold | None:
 
 def _run(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
     """A rollout that can act: start or restart, commands, metrics, steps, scale-down."""
-    if draft.status.current_step is None or next_release_requested(draft):
+    rollouts = draft.status.rollouts
+    if _starting(draft):
         start(draft, spec)
     elif draft.status.outcome is None and candidate_changed(draft):
         restart(draft, spec)
@@ -145,7 +167,9 @@ def _run(draft: Draft, spec: RolloutPolicySpec | None) -> EffectivePolicy:
             roll_back(draft, policy, cause, by=None)
         else:
             advance(draft, policy)
-    scale_down_if_due(draft)
+    stamp_membership(draft, rollouts)
+    if not keeps_old_stable(draft):
+        scale_down_if_due(draft)
     reapply_weight(draft)
     return policy
 
@@ -155,6 +179,7 @@ def _finished(draft: Draft) -> None:
     it settles its final weight (after a crash between the status and the traffic write);
     then, or as soon as another Release claims its Deployments, it never acts again."""
     handle_command(draft, None)
+    mark_unchanged(draft)
     other = superseding_claim(draft)
     if other is not None:
         if draft.status.scale_down_at is not None and not draft.status.scaled_down:
@@ -165,7 +190,9 @@ def _finished(draft: Draft) -> None:
             draft.update(scale_down_at=None, scale_down_role=None)
             draft.record("Superseded", message, reason="Superseded")
         return
-    scale_down_if_due(draft)
+    if not keeps_old_stable(draft):
+        scale_down_if_due(draft)
+    settle_flags(draft)
     observation = draft.observation
     settling = not draft.status.scaled_down and draft.status.scale_down_at is not None
     if settling and observation.stable and observation.candidate and not observation.router_error:
@@ -211,19 +238,29 @@ def decide(
     handle_window_override(draft)
     effective: EffectivePolicy | None = None
     blocker: Hold | None = None
+    group_cause = group_rollback_cause(draft)
+    if group_cause is not None:
+        group_roll_back(draft, policy, group_cause)
     if (
         draft.status.outcome is not None
         and not _retry_requested(draft)
         and not next_release_requested(draft)
+        and not group_run_requested(draft)
     ):
         _finished(draft)
     else:
-        blocker = find_blocker(draft)
+        blocker = find_blocker(draft) or version_blocker(draft, policy)
         effective = _run(draft, policy) if blocker is None else None
     summarize(draft, effective, blocker)
+    flag_hygiene(draft, policy)
+    check_notes(draft, release.status or ReleaseStatus(), policy)
     notify(draft, release.status or ReleaseStatus(), policy.notifications if policy else None)
+    scheduled = draft.status
+    if keeps_old_stable(draft):  # woken when the group's run ends, not every second
+        scheduled = scheduled.model_copy(update={"scale_down_at": None})
     delay = requeue_after(
-        draft.status, effective, now, blocked=blocker is not None, window=draft.window
+        scheduled, effective, now, blocked=blocker is not None, window=draft.window
     )
     delay = sooner(delay, gate_requeue(draft.status, effective, now))
+    delay = sooner(delay, flag_requeue(draft, policy))
     return Decision(status=draft.status, actions=tuple(draft.actions), requeue_after=delay)

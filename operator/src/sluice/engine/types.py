@@ -11,6 +11,8 @@ from sluice.api.commands import Command
 from sluice.api.gates import JobCriterion
 from sluice.api.notifications import DeliveryResult
 from sluice.api.release import ReleaseStatus
+from sluice.engine.flag_state import FlagState, PatchFlag
+from sluice.engine.group_view import GroupView
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ class Observation:
     calendar_error: str | None = None  # a calendar the policy names is missing or unreadable
     deliveries: tuple[DeliveryReport, ...] = ()  # notification deliveries not yet in the status
     gates: tuple[GateObservation, ...] = ()  # the pending go/no-go criteria, as read
+    group: GroupView | None = None  # the ReleaseGroup that governs this Release, if any
+    flags: tuple[FlagState, ...] = ()  # the flags the Release names, as read
+    notes: NotesState | None = None  # the notes ConfigMap, read only once the rollout ended
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,14 @@ class GateObservation:
     detail: str = ""  # job: its pods, such as "active 1, succeeded 0, failed 0"
     invalid: str | None = None  # cannot be evaluated as written (template refused, 403)
     error: str | None = None  # a read failed this time; retried
+
+
+@dataclass(frozen=True)
+class NotesState:
+    """The release notes ConfigMap a Release names, as read."""
+
+    found: bool
+    published: str | None = None  # its sluice.dev/published annotation (JSON), if any
 
 
 class EventType(StrEnum):
@@ -170,7 +183,16 @@ class EmitEvent:
     message: str
 
 
-Action = SetWeight | ScaleDeployment | EmitEvent | CreateJob
+@dataclass(frozen=True)
+class MarkNotes:
+    """Mark the release notes ConfigMap with how a rollout of them ended (idempotent)."""
+
+    config_map: str
+    annotation: str  # the sluice.dev/published value (JSON)
+    published: bool  # the rollout succeeded: label the ConfigMap sluice.dev/notes-published
+
+
+Action = SetWeight | ScaleDeployment | EmitEvent | CreateJob | MarkNotes | PatchFlag
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sluice.api.calendar import (
     ReleaseCalendarSpec,
 )
 from sluice.api.common import GROUP, VERSION
+from sluice.api.group import ReleaseGroup, ReleaseGroupSpec
 from sluice.api.policy import CalendarKind, RolloutPolicySpec
 from sluice.api.release import Release
 from sluice.engine.calendar_status import calendar_status
@@ -104,10 +105,13 @@ def _calendar_input(
 
 
 def calendars_for(
-    cache: ClusterCache, ics: IcsFiles, release: Release, policy: RolloutPolicySpec | None
+    cache: ClusterCache,
+    ics: IcsFiles,
+    release: Release | ReleaseGroup,
+    policy: RolloutPolicySpec | ReleaseGroupSpec | None,
 ) -> tuple[tuple[CalendarInput, ...], str | None]:
-    """The calendars that apply to a Release (named by its policy, or selecting its
-    namespace), or the first error: a missing or unreadable calendar."""
+    """The calendars that apply to a Release or ReleaseGroup (named by its policy or spec, or
+    selecting its namespace), or the first error: a missing or unreadable calendar."""
     namespace = release.metadata.namespace
     found: list[CalendarInput] = []
     seen: set[tuple[str, str]] = set()

@@ -20,6 +20,8 @@ from sluice.observability import RECONCILE_ERRORS, RECONCILE_SECONDS, forget_rel
 from sluice.runtime.cache import CALENDAR, ClusterCache, ObjectKey, ReleaseKey, release_key
 from sluice.runtime.calendars import CalendarStatusWriter
 from sluice.runtime.errors import ActionFailed, StaleRelease, describe
+from sluice.runtime.group_cache import GroupKey, member_names
+from sluice.runtime.group_reconcile import GroupReconciler
 from sluice.runtime.kube import set_finalizers
 from sluice.runtime.notify import DEFAULT_NOTIFIER_WORKERS, NotificationDispatcher
 from sluice.runtime.reconcile import Reconciler
@@ -59,6 +61,8 @@ class Controller:
     calendar_status: CalendarStatusWriter = field(init=False)
     notifier_workers: int = DEFAULT_NOTIFIER_WORKERS
     notifier: NotificationDispatcher = field(init=False)
+    group_queue: WorkQueue[GroupKey] = field(default_factory=WorkQueue)
+    group_reconciler: GroupReconciler = field(init=False)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -72,6 +76,7 @@ class Controller:
             wake=self.queue.add,
             workers=self.notifier_workers,
         )
+        self.group_reconciler = GroupReconciler(self.reconciler, self.reconciler.groups)
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -80,6 +85,9 @@ class Controller:
         calendars = threading.Thread(target=self._work_calendars, name="calendars", daemon=True)
         calendars.start()
         self._threads.append(calendars)
+        groups = threading.Thread(target=self._work_groups, name="groups", daemon=True)
+        groups.start()
+        self._threads.append(groups)
         for index in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"worker-{index}", daemon=True)
             thread.start()
@@ -91,6 +99,7 @@ class Controller:
         """Let the workers finish their current key, then stop them."""
         self.queue.shut_down()
         self.calendar_queue.shut_down()
+        self.group_queue.shut_down()
         self.notifier.stop()
         for thread in self._threads:
             thread.join(timeout)
@@ -114,11 +123,13 @@ class Controller:
             forget_release(*key)
             self.notifier.forget(key)
             self._wake_claimants(body)
+            self._wake_groups(key)
             return
         before = self.cache.release(key)
         if not self.cache.put_release(body):
             return  # the echo of our own write, or an older version
         self.queue.add(key)
+        self._wake_groups(key)
         if _ended_or_leaving(before, body):
             self._wake_claimants(body)
 
@@ -158,6 +169,32 @@ class Controller:
         names = [str(spec[role]) for role in ("stable", "candidate") if spec.get(role)]
         for name in names:
             self._wake("Deployment", namespace, name)
+
+    def on_group(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """A ReleaseGroup changed: it is reconciled, and its members look again."""
+        key = _namespace_name(body)
+        if event_type == "DELETED":
+            self.group_queue.drop(key)
+            old = self.reconciler.groups.remove(key)
+            self._wake_members(key[0], member_names(old or body))
+            return
+        old = self.reconciler.groups.get(key)
+        if not self.reconciler.groups.put(body):
+            return
+        self.group_queue.add(key)
+        self._wake_members(key[0], member_names(body) | member_names(old or {}))
+
+    def _wake_groups(self, key: ReleaseKey) -> None:
+        """A member Release changed: the groups naming it look again."""
+        for group in self.reconciler.groups.naming(*key):
+            self.group_queue.add(_namespace_name(group))
+
+    def _wake_members(self, namespace: str, names: set[str]) -> None:
+        """A group changed: its members look again (a finished member too: it may have to
+        count as unchanged, scale down its old stable, or roll back for the group)."""
+        for name in sorted(names):
+            if self.cache.release((namespace, name)) is not None:
+                self.queue.add((namespace, name))
 
     def on_calendar(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
         """A calendar changed: its status is computed again, and waiting Releases look again."""
@@ -215,6 +252,29 @@ class Controller:
             finally:
                 self.calendar_queue.done(key)
 
+    def _work_groups(self) -> None:
+        while True:
+            key = self.group_queue.get()
+            if key is None:
+                return
+            structlog.contextvars.clear_contextvars()
+            try:
+                outcome = self.group_reconciler.reconcile(key)
+            except StaleRelease:
+                self.group_queue.add_after(key, STALE_RETRY_SECONDS)
+            except Exception as exc:  # reported in the log, retried with backoff
+                log.warning("group reconcile failed", group=key[1], error=describe(exc))
+                self.group_queue.add_after(key, self.group_queue.backoff(key))
+            else:
+                self.group_queue.forget(key)
+                body = self.reconciler.groups.get(key)
+                if outcome.wake_members and body is not None:
+                    self._wake_members(key[0], member_names(body))
+                if outcome.requeue_after is not None:
+                    self.group_queue.add_after(key, outcome.requeue_after)
+            finally:
+                self.group_queue.done(key)
+
     def process(self, key: ReleaseKey) -> None:
         """Reconcile one Release: its finalizer, one observe-decide-execute pass, the next wake."""
         structlog.contextvars.clear_contextvars()
@@ -250,6 +310,7 @@ class Controller:
         finally:
             self._hand_over_notifications(key)
         self.queue.forget(key)
+        self._wake_groups(key)
         ended = decision.status.outcome is not None
         if ended and (body.get("status") or {}).get("outcome") != decision.status.outcome:
             # Our own write ended the rollout: its watch echo wakes nothing, so wake the

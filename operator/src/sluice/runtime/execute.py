@@ -10,12 +10,15 @@ import structlog
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from sluice.api.group import ReleaseGroup
 from sluice.api.release import Release, ReleaseStatus
+from sluice.engine.flag_state import PatchFlag
 from sluice.engine.types import (
     Action,
     CreateJob,
     Decision,
     EmitEvent,
+    MarkNotes,
     ScaleDeployment,
     SetWeight,
 )
@@ -23,8 +26,10 @@ from sluice.routers import RouterError, RouteTarget, TrafficRouter, WriteCounter
 from sluice.routers.base import Scaler
 from sluice.runtime.cache import ClusterCache
 from sluice.runtime.errors import ActionFailed, StaleRelease, describe
+from sluice.runtime.flags import switch_flag
 from sluice.runtime.gates import create_job
 from sluice.runtime.kube import patch_release_status
+from sluice.runtime.notes import mark_notes
 
 COMPONENT = "sluice"
 log = structlog.get_logger("sluice.execute")
@@ -43,8 +48,10 @@ def status_changed(before: ReleaseStatus | None, after: ReleaseStatus) -> bool:
     return status_document(before) != status_document(after)
 
 
-def post_event(api_client: Any, release: Release, event: EmitEvent, writes: WriteCounter) -> None:
-    """Post a core/v1 Event about the Release (kubectl describe shows it)."""
+def post_event(
+    api_client: Any, release: Release | ReleaseGroup, event: EmitEvent, writes: WriteCounter
+) -> None:
+    """Post a core/v1 Event about the Release or ReleaseGroup (kubectl describe shows it)."""
     now = datetime.now(UTC)
     meta = release.metadata
     body = client.CoreV1Event(
@@ -53,7 +60,7 @@ def post_event(api_client: Any, release: Release, event: EmitEvent, writes: Writ
         ),
         involved_object=client.V1ObjectReference(
             api_version=release.api_version,
-            kind="Release",
+            kind=release.kind,
             name=meta.name,
             namespace=meta.namespace,
             uid=meta.uid or None,
@@ -105,8 +112,15 @@ def execute(
         cache.put_release(written)
     scaler = Scaler(api_client, writes)
     observed = {"stable": target.stable_replicas, "candidate": target.candidate_replicas}
-    # Traffic first, Events last: an Event never delays a rollback.
+    # Traffic first, Events last: an Event never delays a rollback. A flag change that fails
+    # does not stop the traffic after it (the kill switch comes first, the revert still runs).
+    flag_errors: list[str] = []
     for action in decision.actions:
+        if isinstance(action, PatchFlag):
+            error = switch_flag(api_client, release, action, writes)
+            if error is not None:
+                flag_errors.append(error)
+            continue
         try:
             if isinstance(action, SetWeight):
                 if router is None:
@@ -117,6 +131,8 @@ def execute(
                 scaler.scale(meta.namespace, name, action.replicas, observed[action.role])
             elif isinstance(action, CreateJob):
                 create_job(api_client, release, action)
+            elif isinstance(action, MarkNotes):
+                mark_notes(api_client, meta.namespace, action, writes)
         except (ApiException, RouterError) as exc:
             raise ActionFailed(f"{describe_action(action, target)}: {describe(exc)}") from exc
     for action in decision.actions:
@@ -125,6 +141,8 @@ def execute(
                 post_event(api_client, release, action, writes)
             except ApiException as exc:  # an Event is never worth failing a rollout for
                 log.warning("posting an Event failed", reason=action.reason, error=describe(exc))
+    if flag_errors:
+        raise ActionFailed("; ".join(flag_errors))
 
 
 def describe_action(action: Action, target: RouteTarget) -> str:
@@ -136,4 +154,6 @@ def describe_action(action: Action, target: RouteTarget) -> str:
     if isinstance(action, ScaleDeployment):
         name = target.stable if action.role == "stable" else target.candidate
         return f'scaling Deployment "{name}" ({action.role}) to {action.replicas}'
+    if isinstance(action, MarkNotes):
+        return f'marking the release notes ConfigMap "{action.config_map}" published'
     return f"posting Event {action.reason}"

@@ -13,6 +13,7 @@ from sluice.runtime.cache import deployment_state
 
 RELEASES = "releases"
 POLICIES = "rolloutpolicies"
+GROUPS = "releasegroups"
 
 
 def read_deployment(api_client: Any, namespace: str, name: str) -> DeploymentState | None:
@@ -27,23 +28,34 @@ def read_deployment(api_client: Any, namespace: str, name: str) -> DeploymentSta
 
 
 def patch_release_status(
-    api_client: Any, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    api_client: Any,
+    namespace: str,
+    name: str,
+    status: dict[str, Any],
+    resource_version: str,
+    plural: str = RELEASES,
 ) -> dict[str, Any]:
     """Write a Release's status with one merge patch (nulls remove fields), only if the Release
     is still at resource_version (else HTTP 409); return the Release as written."""
     body = {"metadata": {"resourceVersion": resource_version}, "status": status}
     written: dict[str, Any] = client.CustomObjectsApi(
         api_client
-    ).patch_namespaced_custom_object_status(GROUP, VERSION, namespace, RELEASES, name, body)
+    ).patch_namespaced_custom_object_status(GROUP, VERSION, namespace, plural, name, body)
     return written
 
 
 def set_finalizers(
-    api_client: Any, namespace: str, name: str, finalizers: list[str], resource_version: str
+    api_client: Any,
+    namespace: str,
+    name: str,
+    finalizers: list[str],
+    resource_version: str,
+    plural: str = RELEASES,
 ) -> dict[str, Any]:
-    """Replace a Release's finalizers, only if it is still at resource_version."""
+    """Replace a Release's (or another kind's) finalizers, only if it is still at
+    resource_version."""
     body = {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}}
     written: dict[str, Any] = client.CustomObjectsApi(api_client).patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, RELEASES, name, body
+        GROUP, VERSION, namespace, plural, name, body
     )
     return written

@@ -14,6 +14,7 @@ from kubernetes.client.rest import ApiException
 from pydantic import ValidationError
 
 from sluice.api.commands import COMMAND_ANNOTATION, Command
+from sluice.api.group import ReleaseGroup
 from sluice.api.policy import Metric, PrometheusProvider, RolloutPolicySpec
 from sluice.api.release import Release
 from sluice.egress import EgressPolicy
@@ -56,7 +57,7 @@ def lookup_policy(cache: ClusterCache, release: Release) -> PolicyLookup:
         return PolicyLookup(None, f'RolloutPolicy "{name}" is invalid: {exc}')
 
 
-def parse_command(release: Release) -> tuple[Command | None, str | None]:
+def parse_command(release: Release | ReleaseGroup) -> tuple[Command | None, str | None]:
     """Parse the command annotation: (command, None), (None, error) or (None, None)."""
     raw = release.metadata.annotations.get(COMMAND_ANNOTATION)
     if not raw:

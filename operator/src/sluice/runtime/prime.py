@@ -41,11 +41,12 @@ FEEDS: dict[str, Feed] = {
         CLUSTER_CALENDAR, None, body
     ),
     "namespaces": lambda controller, body: controller.on_namespace(None, body),
+    "releasegroups": lambda controller, body: controller.on_group(None, body),
 }
 
 
 def prime(controller: Controller, namespaces: list[str]) -> dict[str, int]:
-    """List Releases, Deployments, RolloutPolicies, calendars and Namespaces into the cache.
+    """List Releases, ReleaseGroups, Deployments, policies, calendars and Namespaces into the cache.
 
     A kind the operator may not list is logged and left to its watch. Returns the counts.
     """
@@ -89,6 +90,7 @@ def prime(controller: Controller, namespaces: list[str]) -> dict[str, int]:
         load("deployments", [(apps.list_namespaced_deployment, (ns,)) for ns in namespaces])
     else:
         load("deployments", [(apps.list_deployment_for_all_namespaces, ())])
+    load("releasegroups", custom_calls("releasegroups"))  # before members: none starts alone
     load("releases", custom_calls("releases"))
     log.info("watched state primed", **counts)
     return counts

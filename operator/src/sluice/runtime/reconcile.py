@@ -20,8 +20,12 @@ from sluice.routers import RouterError, TrafficRouter, WriteCounter, router_for
 from sluice.runtime.cache import ClusterCache, plain_body
 from sluice.runtime.calendars import IcsFiles, calendars_for
 from sluice.runtime.execute import execute, post_event, status_changed, status_document
+from sluice.runtime.flags import observe_flags, record_overdue
 from sluice.runtime.gates import observe_gates
+from sluice.runtime.group_cache import GroupIndex
+from sluice.runtime.group_observe import group_view
 from sluice.runtime.kube import patch_release_status
+from sluice.runtime.notes import observe_notes
 from sluice.runtime.observe import lookup_policy, observe, route_target
 
 log = structlog.get_logger("sluice.reconcile")
@@ -42,6 +46,7 @@ class Reconciler:
     clock: Callable[[], datetime] = utc_now
     writes: WriteCounter = field(default_factory=WriteCounter)
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    groups: GroupIndex = field(default_factory=GroupIndex)
     ics: IcsFiles = field(init=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +95,9 @@ class Reconciler:
             calendars=calendars,
             calendar_error=calendar_error,
             deliveries=deliveries,
+            group=group_view(self.cache, self.groups, release),
+            flags=observe_flags(self.api_client, release),
+            notes=None if deleting else observe_notes(self.api_client, release),
             gates=()
             if deleting
             else observe_gates(
@@ -106,6 +114,7 @@ class Reconciler:
             )
         execute(self.api_client, self.cache, body, release, decision, router, target, self.writes)
         record_decision(release, decision)
+        record_overdue(release, decision.status, policy.spec, observation.flags, now)
         for action in decision.actions:
             log.info("action", action=type(action).__name__, **_fields(action))
         return decision
