@@ -19,6 +19,7 @@ from sluice.api.common import (
     SecretKeyRef,
 )
 from sluice.api.gates import GoNoGoGates
+from sluice.api.notes import VersionMismatchAction
 from sluice.api.notifications import NotificationSubscription
 from sluice.api.thresholds import Thresholds as Thresholds  # re-exported
 from sluice.api.verification import Verification, verification_metrics_rule
@@ -368,6 +369,13 @@ class RolloutPolicySpec(ApiModel):
         default_factory=list,
         max_length=16,
         description="Who hears about this policy's rollouts: events, a target, a template.",
+    )
+    on_version_mismatch: VersionMismatchAction = Field(
+        default=VersionMismatchAction.BLOCK,
+        alias="onVersionMismatch",
+        description="A Release whose notes list breaking changes without a major version: "
+        "block (it does not start; condition VersionMismatch) or warn (a Warning Event, and "
+        "it proceeds).",
     )
 
 

@@ -365,7 +365,9 @@ def command_options(function: F) -> F:
 from sluice.cli import (  # noqa: E402, F401
     plugin_calendar,
     plugin_gates,
+    plugin_notes,
     plugin_plan_commands,
+    plugin_release,
     plugin_report,
     plugin_steer,
 )

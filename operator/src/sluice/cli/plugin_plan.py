@@ -19,6 +19,7 @@ from sluice.api.common import error_messages
 from sluice.api.policy import ReleaseType, RolloutPolicy, RolloutPolicySpec
 from sluice.api.release import Release, Strategy
 from sluice.cli.view_text import seconds_text, titled_table
+from sluice.engine.notes import version_mismatch
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, final_index, target_weight
 from sluice.engine.windows import InvalidCalendar, compile_windows
@@ -199,10 +200,19 @@ def lint_document(path: str, index: int, document: Any) -> LintResult:
     except ValidationError as error:
         errors = error_messages(error)
     else:
-        errors = _window_errors(name, parsed)
+        errors = _window_errors(name, parsed) + _version_errors(parsed)
     if not name or "name" not in (document.get("metadata") or {}):
         errors.append("metadata.name: field required")
     return LintResult(path, label, tuple(errors))
+
+
+def _version_errors(parsed: BaseModel) -> list[str]:
+    """A Release whose notes list breaking changes without a major version (checked offline
+    only with spec.stableVersion: the operator may read the stable Deployment's label)."""
+    if not isinstance(parsed, Release) or parsed.spec.stable_version is None:
+        return []
+    mismatch = version_mismatch(parsed.spec, None)
+    return [f"VersionMismatch: {mismatch}"] if mismatch else []
 
 
 def _window_errors(name: str, parsed: BaseModel) -> list[str]:

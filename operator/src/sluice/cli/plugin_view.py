@@ -18,6 +18,7 @@ from rich.text import Text
 from sluice.api.common import error_messages
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.release import ConditionStatus, HistoryEvent, Outcome, Release, Verdict
+from sluice.cli.plugin_view_notes import notes_line
 from sluice.cli.plugin_view_notifications import notifications_view
 from sluice.cli.plugin_view_verification import verification_text
 from sluice.cli.view_text import age, number, titled_table
@@ -189,6 +190,8 @@ def status_view(
         summary.append("\n").append_text(verification)
     if status.message:
         summary.append(f"\nMessage: {status.message}")
+    if spec.notes is not None:
+        summary.append(f"\n{notes_line(release)}")
     parts.append(summary)
     weights = status.weights
     if weights is not None:

@@ -68,6 +68,12 @@ def _replace_last(draft: Draft, record: RolloutRecord) -> None:
     draft.update(rollout_records=[*draft.status.rollout_records[:-1], record])
 
 
+def _notes_start(draft: Draft) -> datetime | None:
+    """The release notes' lead-time start (their oldest commit), when the Release has notes."""
+    notes = draft.release.spec.notes
+    return notes.lead_time_start if notes is not None else None
+
+
 def open_record(draft: Draft, stable_version: str | None) -> None:
     """A rollout started (status.rollouts already counts it): end the one it replaces as
     Restarted, and add its record with the window wait that came before it."""
@@ -89,7 +95,7 @@ def open_record(draft: Draft, stable_version: str | None) -> None:
         release_type=status.release_type,
         started_at=now,
         window_wait_seconds=round(pending, 3),
-        lead_time_start=parse_time(annotations.get(LEAD_TIME_ANNOTATION)),
+        lead_time_start=parse_time(annotations.get(LEAD_TIME_ANNOTATION)) or _notes_start(draft),
     )
     records = [*draft.status.rollout_records, record][-RECORD_LIMIT:]
     draft.update(rollout_records=records, waiting=None)

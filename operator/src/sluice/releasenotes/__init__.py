@@ -1,0 +1,1 @@
+"""Release notes from Conventional Commits: versions, changelogs and Release manifests, offline."""
