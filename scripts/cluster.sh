@@ -108,8 +108,23 @@ create_cluster() {
     --wait 120s >&2
 }
 
+# The OpenFeature Operator's FeatureFlag CRD (issue 14), from the shared folder next to the
+# repository (third-party data, never copied into it). Applied on every start: idempotent.
+OPENFEATURE_CRDS="${SLUICE_OPENFEATURE_CRDS:-$repo/../shared/crds/openfeature}"
+
+install_flag_crds() {
+  if [[ ! -d "$OPENFEATURE_CRDS" ]] || ! ls "$OPENFEATURE_CRDS"/*.yaml >/dev/null 2>&1; then
+    log "missing the FeatureFlag CRD: no *.yaml in $OPENFEATURE_CRDS (set SLUICE_OPENFEATURE_CRDS)"
+    exit 1
+  fi
+  kubectl_ apply --server-side --force-conflicts -f "$OPENFEATURE_CRDS" >&2
+  kubectl_ wait --for=condition=Established --timeout=60s \
+    crd/featureflags.core.openfeature.dev >&2
+}
+
 up() {
   if apiserver_ready && nodes_ready && prometheus_ready; then
+    install_flag_crds
     log "already up (kubeconfig: $KUBECONFIG_PATH, Prometheus: http://127.0.0.1:$PROM_PORT)"
     return
   fi
@@ -121,6 +136,7 @@ up() {
     nodes_ready || { log "nodes did not become Ready"; exit 1; }
   fi
   start_prometheus
+  install_flag_crds
   log "up: kubeconfig $KUBECONFIG_PATH, Prometheus http://127.0.0.1:$PROM_PORT"
 }
 

@@ -73,6 +73,17 @@ WAITING_ON_WINDOW = Gauge(
 )
 _WAITING: dict[tuple[str, str], bool] = {}
 
+FLAG_CHANGES = Counter(
+    "sluice_flag_changes_total",
+    "Feature flag changes made by Sluice (kill switch, flag rollout weights), by result",
+    ["namespace", "feature_flag", "flag", "change", "result"],
+)
+FLAGS_OVERDUE = Gauge(
+    "sluice_flag_overdue",
+    "1 while a flag a Release manages is past its cleanup date and still exists, else 0",
+    ["namespace", "release", "feature_flag", "flag", "kind"],
+)
+
 HealthCheck = Callable[[], tuple[bool, str]]
 
 
@@ -171,6 +182,7 @@ PER_RELEASE = (
     (ANALYSIS_VERDICTS, ("namespace", "release", "metric", "verdict")),
     (ROLLBACKS, ("namespace", "release", "reason")),
     (RECONCILE_ERRORS, ("namespace", "release")),
+    (FLAGS_OVERDUE, ("namespace", "release", "feature_flag", "flag", "kind")),
 )
 
 

@@ -159,8 +159,10 @@ def test_model_rules_are_emitted_with_their_field_path() -> None:
     """A rule's fieldPath makes the API server name the field, e.g. spec.candidate."""
     assert node_at("Release", ".spec")["x-kubernetes-validations"] == [
         {
-            "rule": "self.stable != self.candidate",
-            "message": "stable and candidate must name different Deployments",
+            "rule": "self.stable != self.candidate || "
+            "(has(self.trafficRouting) && has(self.trafficRouting.flag))",
+            "message": "stable and candidate must name different Deployments (the same one "
+            "only with trafficRouting.flag)",
             "fieldPath": ".candidate",
         }
     ]

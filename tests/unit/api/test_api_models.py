@@ -56,7 +56,8 @@ def test_a_minimal_policy_gets_the_documented_defaults() -> None:
 def test_stable_equal_to_candidate_is_reported_on_spec_candidate() -> None:
     """The rule's fieldPath puts the error on spec.candidate, like the API server."""
     assert errors_of(Release, release(candidate="demo-stable")) == [
-        "spec.candidate: stable and candidate must name different Deployments"
+        "spec.candidate: stable and candidate must name different Deployments (the same one "
+        "only with trafficRouting.flag)"
     ]
 
 
@@ -171,8 +172,8 @@ def test_traffic_routing_sets_exactly_one_router(routing: dict[str, Any], valid:
         Release.model_validate(release(trafficRouting=routing))
     else:
         assert errors_of(Release, release(trafficRouting=routing)) == [
-            "spec.trafficRouting: trafficRouting must set exactly one of replicaRatio, service "
-            "or gatewayAPI"
+            "spec.trafficRouting: trafficRouting must set exactly one of replicaRatio, service, "
+            "gatewayAPI or flag"
         ]
 
 

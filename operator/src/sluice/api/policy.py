@@ -18,6 +18,7 @@ from sluice.api.common import (
     Percent,
     SecretKeyRef,
 )
+from sluice.api.flags import FlagCleanup
 from sluice.api.gates import GoNoGoGates
 from sluice.api.notes import VersionMismatchAction
 from sluice.api.notifications import NotificationSubscription
@@ -376,6 +377,11 @@ class RolloutPolicySpec(ApiModel):
         description="A Release whose notes list breaking changes without a major version: "
         "block (it does not start; condition VersionMismatch) or warn (a Warning Event, and "
         "it proceeds).",
+    )
+    flag_cleanup: FlagCleanup = Field(
+        default_factory=FlagCleanup,
+        alias="flagCleanup",
+        description="When flags of its Releases are due for removal, by kind (docs/flags.md).",
     )
 
 

@@ -10,6 +10,7 @@ from sluice.api.release import ConditionStatus, Outcome, Strategy, Weights
 from sluice.engine.analysis import RollbackCause, measure, rollback_cause
 from sluice.engine.conditions import ROLLED_BACK, set_condition
 from sluice.engine.draft import Draft, candidate_weight, find_measurement
+from sluice.engine.flags import switch_off_flags
 from sluice.engine.gate import holds_forward
 from sluice.engine.gates import check_gates
 from sluice.engine.policy import EffectivePolicy, release_type, resolve_policy
@@ -152,6 +153,7 @@ def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: s
     """Send all traffic to stable now; scale the candidate to zero after scaleDownDelay."""
     cause = during_verification(draft, cause, by)
     draft.actions = [action for action in draft.actions if not isinstance(action, SetWeight)]
+    switch_off_flags(draft, cause.reason)  # the kill switch first, then the traffic
     draft.set_weight(0)
     draft.update(
         outcome=Outcome.ROLLED_BACK,
@@ -297,6 +299,9 @@ def scale_down_if_due(draft: Draft) -> None:
     """
     status = draft.status
     if status.scale_down_at is None or status.scaled_down or draft.now < status.scale_down_at:
+        return
+    if draft.release.spec.stable == draft.release.spec.candidate:
+        draft.update(scaled_down=True)  # a flag rollout within one Deployment: nothing to scale
         return
     role = status.scale_down_role or STABLE
     name = draft.release.spec.stable if role == STABLE else draft.release.spec.candidate

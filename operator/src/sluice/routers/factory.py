@@ -6,6 +6,7 @@ from typing import Any
 
 from sluice.api.release import TrafficRouting
 from sluice.routers.base import RouterError, TrafficRouter, WriteCounter
+from sluice.routers.flag import FlagRouter
 from sluice.routers.gateway_api import GatewayAPIRouter
 from sluice.routers.replica_ratio import ReplicaRatioRouter
 from sluice.routers.service_selector import ServiceSelectorRouter
@@ -19,6 +20,7 @@ def router_for(routing: TrafficRouting, api_client: Any, writes: WriteCounter) -
             ("replicaRatio", routing.replica_ratio),
             ("service", routing.service),
             ("gatewayAPI", routing.gateway_api),
+            ("flag", routing.flag),
         )
         if value is not None
     ]
@@ -28,7 +30,9 @@ def router_for(routing: TrafficRouting, api_client: Any, writes: WriteCounter) -
         return ServiceSelectorRouter(api_client, writes)
     if configured == ["gatewayAPI"]:
         return GatewayAPIRouter(api_client, writes)
+    if configured == ["flag"]:
+        return FlagRouter(api_client, writes)
     raise RouterError(
-        "trafficRouting must set exactly one of replicaRatio, service or gatewayAPI; "
+        "trafficRouting must set exactly one of replicaRatio, service, gatewayAPI or flag; "
         f"found {configured or 'none'}"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
@@ -148,7 +149,8 @@ def main(
         api_client, namespace, selector, Defaults(default_error_rate, default_latency)
     )
     metrics = SimulatorMetrics(namespace)
-    simulator = Simulator(reader.read, metrics, rps)
+    flag_file = Path(tempfile.mkdtemp(prefix="sluice-simulator-flags-")) / "flags.json"
+    simulator = Simulator(reader.read, metrics, rps, flag_file=flag_file)
     server, _ = start_http_server(port, addr=host, registry=metrics.registry)
     bound = int(server.server_address[1])
     logging.getLogger(__name__).info(

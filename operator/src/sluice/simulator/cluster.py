@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.api.flags import FLAG_GROUP, FLAG_PLURAL, FLAG_VERSION
 from sluice.simulator.core import DeploymentInfo, RouteRule, ServiceInfo
+from sluice.simulator.flags import parse_flag_config
 from sluice.simulator.runner import Snapshot
 
 ERROR_RATE_ANNOTATION = "sluice.dev/simulate-error-rate"
@@ -136,7 +138,27 @@ class ClusterReader:
             ),
             services=sorted((service_info(s) for s in services), key=lambda s: s.name),
             routes=[rule for route in self._routes() for rule in route_rules(route)],
+            flag_configs={
+                d.metadata.name: config
+                for d in deployments
+                if (config := parse_flag_config(_labels(d.metadata.annotations))) is not None
+            },
+            feature_flags=self._feature_flags(),
         )
+
+    def _feature_flags(self) -> list[dict[str, Any]]:
+        """The namespace's FeatureFlag objects; none when their CRD is not installed."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            answer: Any = self._custom.list_namespaced_custom_object(
+                FLAG_GROUP, FLAG_VERSION, self.namespace, FLAG_PLURAL, _request_timeout=self.timeout
+            )
+        except ApiException as exc:
+            if exc.status in (403, 404):
+                return []
+            raise
+        return list(answer.get("items", []))
 
     def _routes(self) -> list[dict[str, Any]]:
         """The namespace's HTTPRoutes; none when the Gateway API is not installed."""

@@ -6,8 +6,10 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -19,6 +21,7 @@ from sluice.simulator.core import (
     SimState,
     advance,
 )
+from sluice.simulator.flags import FlagConfig, FlagMetrics, FlagTraffic
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 MAX_STEP_SECONDS = 60.0  # after a longer stall, simulate at most this much at once
@@ -31,6 +34,8 @@ class Snapshot:
     deployments: Sequence[DeploymentInfo] = ()
     services: Sequence[ServiceInfo] = ()
     routes: Sequence[RouteRule] = ()
+    flag_configs: Mapping[str, FlagConfig] = field(default_factory=dict)  # by Deployment
+    feature_flags: Sequence[dict[str, Any]] = ()  # the namespace's FeatureFlag objects
 
 
 _log = logging.getLogger(__name__)
@@ -96,8 +101,12 @@ class Simulator:
         metrics: SimulatorMetrics,
         rps: float,
         clock: Callable[[], float] = time.monotonic,
+        flag_file: Path | None = None,
     ) -> None:
         self._read = read
+        self._flag_file = flag_file  # where flagd's flag file goes, once a Deployment has a flag
+        self.flags: FlagTraffic | None = None
+        self.flag_metrics = FlagMetrics(metrics.namespace, metrics.registry)
         self.metrics = metrics
         self.rps = rps
         self._clock = clock
@@ -118,6 +127,12 @@ class Simulator:
         self.state, increments = advance(
             self.state, snap.deployments, snap.services, elapsed, self.rps, snap.routes
         )
+        if snap.flag_configs and self._flag_file is not None:
+            if self.flags is None:
+                self.flags = FlagTraffic(self._flag_file)
+            self.flags.update(snap.feature_flags)
+            increments, counts = self.flags.apply(increments, snap.flag_configs, snap.feature_flags)
+            self.flag_metrics.apply(counts)
         self.metrics.apply(increments)
 
     def run(self, stop: threading.Event, period: float = 1.0) -> None:

@@ -235,6 +235,14 @@ def gateway_api_crds(k8s_api: object) -> list[str]:
     return install_crds(k8s_api, [crds_file()])
 
 
+@pytest.fixture(scope="session")
+def featureflag_crd(k8s_api: object) -> list[str]:
+    """The OpenFeature Operator's FeatureFlag CRD (from ../shared/crds/openfeature), installed."""
+    from sluice.testing.flags import install_featureflag_crd
+
+    return install_featureflag_crd(k8s_api)
+
+
 @pytest.fixture
 def sluice(kubeconfig: Path, namespace: str) -> Callable[..., Any]:
     """Run `kubectl sluice ARGS` in-process against the test namespace; returns click's Result."""

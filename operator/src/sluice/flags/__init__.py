@@ -1,0 +1,1 @@
+"""Feature flags: OpenFeature FeatureFlag objects, their patches, and evaluation through flagd."""
