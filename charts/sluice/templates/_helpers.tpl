@@ -58,6 +58,8 @@ The rules Sluice needs in every namespace it manages, and nothing more:
 - deployments: read replicas, readiness, labels and the pod template's hash (never written);
 - deployments/scale: the only way Sluice changes a Deployment;
 - services: the blue/green router switches the selector;
+- configmaps (releaseNotes.publish): read the notes ConfigMap a finished Release names and
+  patch its metadata only (the publish mark); the names are per version, so no resourceNames;
 - httproutes: the Gateway API router sets backendRef weights;
 - events: the engine posts an Event per transition (kubectl describe shows them);
 - secrets: only the named ones that RolloutPolicy providers use for Prometheus auth;
@@ -114,6 +116,11 @@ The rules Sluice needs in every namespace it manages, and nothing more:
     - {{ . | quote }}
   {{- end }}
   verbs: ["get"]
+{{- end }}
+{{- if .Values.releaseNotes.publish }}
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "patch"]
 {{- end }}
 {{- if .Values.gates.jobs }}
 - apiGroups: ["batch"]

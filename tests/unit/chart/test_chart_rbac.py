@@ -31,7 +31,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("core.openfeature.dev", "featureflags"): {"get", "list", "watch", "patch"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},
-    ("", "configmaps"): {"get"},
+    # The .ics files calendars name (get), and release notes ConfigMaps: the publish mark.
+    ("", "configmaps"): {"get", "patch"},
     ("sluice.dev", "releasecalendars"): {"get", "list", "watch"},
     ("sluice.dev", "releasecalendars/status"): {"patch"},
     ("sluice.dev", "clusterreleasecalendars"): {"get", "list", "watch"},
@@ -206,9 +207,11 @@ def test_namespaces_are_read_only_for_their_labels(render: Render) -> None:
 
 
 def test_ics_configmaps_are_readable_by_name_only(render: Render) -> None:
-    """calendar.icsConfigMaps: get on exactly those ConfigMaps; none by default."""
-    assert ("", "configmaps") not in granted(render())
-    objects = render(calendar={"icsConfigMaps": ["holidays"]})
+    """calendar.icsConfigMaps: get on exactly those ConfigMaps; none without them (and
+    without release notes publishing)."""
+    off = {"releaseNotes": {"publish": False}}
+    assert ("", "configmaps") not in granted(render(**off))
+    objects = render(calendar={"icsConfigMaps": ["holidays"]}, **off)
     rules = [
         rule
         for role in of_kind(objects, "ClusterRole", "Role")
@@ -284,3 +287,16 @@ def test_condition_resources_grant_get_and_nothing_else(render: Render) -> None:
     """Each resource a condition gate may name is readable with get only."""
     objects = render(gates={"conditionResources": [{"apiGroup": "", "resource": "pods"}]})
     assert granted(objects)[("", "pods")] == {"get"}
+
+
+def test_release_notes_publishing_gets_and_patches_configmaps_and_nothing_more(
+    render: Render,
+) -> None:
+    """releaseNotes.publish (default): get and patch on ConfigMaps, never create or delete."""
+    rules = [
+        rule
+        for role in of_kind(render(), "ClusterRole", "Role")
+        for rule in role["rules"]
+        if "configmaps" in rule["resources"]
+    ]
+    assert rules == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}]

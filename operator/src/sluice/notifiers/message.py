@@ -59,6 +59,12 @@ def _measurements(status: ReleaseStatus) -> list[dict[str, Any]]:
     ]
 
 
+def _notes(release: Release) -> dict[str, Any] | None:
+    """The release notes' summary (spec.notes; the full notes stay in their ConfigMap)."""
+    notes = release.spec.notes
+    return notes.model_dump(mode="json", by_alias=True, exclude_none=True) if notes else None
+
+
 def build_message(
     release: Release, pending: PendingNotification, template: str | None
 ) -> NotificationMessage:
@@ -82,6 +88,7 @@ def build_message(
         evidence=evidence,
         measurements=_measurements(status),
         approvals=_approvals(status),
+        notes=_notes(release),
     )
     if template is None:
         return message
