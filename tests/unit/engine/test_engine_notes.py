@@ -170,3 +170,21 @@ def test_lead_time_start_comes_from_the_notes_when_no_annotation_sets_it() -> No
     record = driver.status.rollout_records[-1]
     assert record.lead_time_start is not None
     assert record.lead_time_start.isoformat() == "2026-02-20T09:00:00+00:00"
+
+
+def test_next_release_with_breaking_notes_and_a_minor_version_is_blocked_and_not_published() -> (
+    None
+):
+    """After a success, a spec edit to 2.1.0 with breaking notes holds (VersionMismatch); the
+    new notes are not marked with the previous rollout's outcome."""
+    driver = Driver(policy=policy([weight(100)], scaleDownDelay="0s"), release=noted("2.0.0"))
+    driver.step(observe(candidate_ready=0))
+    driver.step(observe(), later(1))
+    assert driver.status.outcome == Outcome.SUCCEEDED
+    nxt = {**BREAKING, "configMap": "web-notes-2.1.0"}
+    document = noted("2.1.0", nxt, stable_version="2.0.0").model_dump(by_alias=True)
+    driver.release = Release.model_validate({**document, "status": driver.status})
+    decision = driver.step(observe(notes=NotesState(True, None)), later(2))
+    assert weights_set(decision) == [] and marks(decision) == []
+    assert condition(driver.status, "VersionMismatch").status == ConditionStatus.TRUE
+    assert condition(driver.status, "Progressing").reason == "VersionMismatch"

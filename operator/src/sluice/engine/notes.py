@@ -117,6 +117,8 @@ def _publish(draft: Draft, before: ReleaseStatus) -> None:
     notes, status = draft.release.spec.notes, draft.status
     if notes is None or status.outcome is None:
         return
+    if status.candidate_version not in (None, draft.release.spec.version):
+        return  # the spec names the next release: these notes are not the ended rollout's
     mark = PublishMark(
         outcome=status.outcome.value,
         release=draft.name,
@@ -157,6 +159,6 @@ def check_notes(draft: Draft, before: ReleaseStatus, policy: RolloutPolicySpec |
     ended) and the publishing of the notes (once it has)."""
     if draft.observation.deleting:
         return
-    if draft.status.outcome is None:
+    if draft.status.outcome is None or _checked(draft):
         _version_condition(draft, policy)
     _publish(draft, before)
