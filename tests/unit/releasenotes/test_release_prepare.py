@@ -319,3 +319,17 @@ def test_non_utf8_message_is_exit_code_7(repo: GitRepo, manifest: Path) -> None:
     with pytest.raises(NonUtf8Message, match=sha[:12]) as caught:
         run(repo, manifest)
     assert caught.value.exit_code == 7 and _untouched(manifest, repo)
+
+
+def test_a_write_that_fails_leaves_every_file_as_it_was(repo: GitRepo, manifest: Path) -> None:
+    """The notes cannot be written (their directory is a file): no changelog, manifest kept,
+    no temporary file left behind."""
+    repo.commit("fix: a")
+    blocker = repo.path / "release-notes"
+    blocker.write_text("not a directory")
+    before = manifest.read_text()
+    with pytest.raises(PrepareError, match="cannot write"):
+        write(run(repo, manifest))
+    assert manifest.read_text() == before
+    assert not (repo.path / "CHANGELOG.md").exists()
+    assert [p.name for p in repo.path.iterdir() if p.name.startswith(".CHANGELOG")] == []
