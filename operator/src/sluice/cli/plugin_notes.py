@@ -8,7 +8,6 @@ import click
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 from rich.console import Group
-from rich.markdown import Markdown
 from rich.text import Text
 
 from sluice.api.notes import CHANGELOG_KEY, NOTES_KEY, PUBLISHED_ANNOTATION, PublishMark
@@ -92,6 +91,8 @@ def notes(name: str, changelog: bool, **options: Any) -> None:
     )
     head = Text(f"{notes_line(release)}\nConfigMap {summary.config_map}; published: {state}\n")
     if is_terminal():
+        from rich.markdown import Markdown  # markdown-it loads only here (CLI start-up)
+
         show(Group(head, Markdown(data[key])))
     else:
         click.echo(head.plain)

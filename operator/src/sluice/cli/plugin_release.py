@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sluice.cli.kubectl_plugin import main
 from sluice.releasenotes.config import PrepareConfig, load_config
 from sluice.releasenotes.errors import PrepareError
-from sluice.releasenotes.prepare import Prepared, PrepareRequest, prepare, write
+
+if TYPE_CHECKING:  # Git and the commit parser load only when prepare runs (CLI start-up)
+    from sluice.releasenotes.prepare import Prepared
 
 PRINTS = ("yaml", "json", "markdown")
 
@@ -135,6 +137,8 @@ def prepare_command(
     6 a merge-only range; 7 a commit message that is not valid UTF-8. Nothing is written
     when any of them happens.
     """
+    from sluice.releasenotes.prepare import PrepareRequest, prepare, write
+
     try:
         overrides = {"tag_pattern": tag_pattern, "paths": list(paths), "scopes": list(scopes)}
         request = PrepareRequest(
