@@ -138,3 +138,14 @@ def test_status_notes_line_summarizes_counts_breaking_and_range() -> None:
         'Notes: 2 added, 1 fixed, 2 breaking ("api: drop v1" and 1 more); '
         "v1.4.0..0123456 (7 commits); kubectl sluice notes web"
     )
+
+
+def test_documented_examples_lint_and_load() -> None:
+    """docs/examples/release-notes.yaml lints; docs/examples/release-prepare.yaml loads."""
+    from sluice.releasenotes.config import load_config
+
+    examples = Path(__file__).resolve().parents[3] / "docs" / "examples"
+    result = CliRunner().invoke(main, ["lint", str(examples / "release-notes.yaml")])
+    assert result.exit_code == 0, result.output
+    config = load_config(examples / "release-prepare.yaml")
+    assert (config.tag_pattern, config.paths) == ("web-v{version}", ["services/web"])
