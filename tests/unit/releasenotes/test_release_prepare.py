@@ -333,3 +333,20 @@ def test_a_write_that_fails_leaves_every_file_as_it_was(repo: GitRepo, manifest:
     assert manifest.read_text() == before
     assert not (repo.path / "CHANGELOG.md").exists()
     assert [p.name for p in repo.path.iterdir() if p.name.startswith(".CHANGELOG")] == []
+
+
+def test_a_prepared_but_untagged_version_is_prepared_again_from_its_stable_version(
+    repo: GitRepo, manifest: Path
+) -> None:
+    """1.3.0 was prepared but never tagged (rolled back); a fix on top prepares 1.3.0 again
+    from v1.2.0, with both commits."""
+    repo.commit("feat: search")
+    write(run(repo, manifest))
+    repo.commit("fix: search crashes on empty input")
+    prepared = run(repo, manifest)
+    assert (prepared.proposal.stable, prepared.proposal.version) == ("1.2.0", "1.3.0")
+    assert len(prepared.changes.changes) == 2
+    repo.tag("v1.3.0")
+    write(prepared)
+    repo.commit("fix: another")
+    assert run(repo, manifest).proposal.version == "1.3.1"

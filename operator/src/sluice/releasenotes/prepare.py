@@ -79,18 +79,24 @@ class Prepared:
 
 
 def _stable_version(request: PrepareRequest, release: dict[str, Any] | None) -> str | None:
-    """--stable-version; else the manifest's current version (what runs now), unless the
-    manifest was already prepared for this revision (then its stable version again)."""
+    """--stable-version; else the manifest's current version (what runs now), unless it was
+    never tagged (prepared but not released, or rolled back) or the manifest was prepared for
+    this very revision: then the manifest's stable version again."""
     if request.stable_version is not None:
         return request.stable_version
     spec = (release or {}).get("spec") or {}
+    version, stable = spec.get("version"), spec.get("stableVersion")
+    if not version or version == "0.0.0":
+        return None
     prepared_for = ((spec.get("notes") or {}).get("commitRange") or {}).get("to")
-    if prepared_for and spec.get("stableVersion"):
-        revision = resolve(open_repo(request.repo), request.revision).hexsha
-        if revision == prepared_for:
-            return str(spec["stableVersion"])
-    version = spec.get("version")
-    return str(version) if version and version != "0.0.0" else None
+    if stable and prepared_for:
+        repo = open_repo(request.repo)
+        tags = {tag.name for tag in repo.tags}
+        pattern = request.config.tag_pattern
+        same = resolve(repo, request.revision).hexsha == prepared_for
+        if same or tag_name(pattern, str(version)) not in tags:
+            return str(stable)
+    return str(version)
 
 
 def prepare(request: PrepareRequest) -> Prepared:
