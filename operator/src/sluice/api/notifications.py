@@ -25,6 +25,8 @@ class NotificationEvent(StrEnum):
     SUCCEEDED = "Succeeded"
     ROLLED_BACK = "RolledBack"
     GATE_NO_GO = "GateNoGo"
+    FLAG_SWITCHED_OFF = "FlagSwitchedOff"  # a rollback's kill switch (docs/flags.md)
+    FLAG_OVERDUE = "FlagOverdue"  # a flag passed its cleanup date
 
 
 class WebhookTarget(ApiModel):

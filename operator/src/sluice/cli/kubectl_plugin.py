@@ -364,6 +364,7 @@ def command_options(function: F) -> F:
 # Commands defined in their own modules register on `main` when imported.
 from sluice.cli import (  # noqa: E402, F401
     plugin_calendar,
+    plugin_flags,
     plugin_gates,
     plugin_notes,
     plugin_plan_commands,

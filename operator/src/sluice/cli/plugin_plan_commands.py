@@ -20,6 +20,7 @@ from sluice.cli.kubectl_plugin import (
     settings_from,
     show,
 )
+from sluice.cli.plugin_flags import flag_lint_lines
 from sluice.cli.plugin_plan import (
     effective,
     lint_file,
@@ -168,5 +169,8 @@ def lint(files: tuple[Path, ...]) -> None:
             failed = failed or not result.ok
             for line in result.lines():
                 click.echo(line)
+    for line in flag_lint_lines(files):  # flags checked against FeatureFlags in the files
+        failed = True
+        click.echo(line)
     if failed:
         sys.exit(1)

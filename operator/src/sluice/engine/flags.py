@@ -160,7 +160,7 @@ def switch_off_flags(draft: Draft, reason: str) -> None:
             continue
         if _in_place(flag.on_rollback, state):
             message = f"{flag.label} was already as a rollback leaves it ({flag.kind.value} flag)"
-            draft.record("FlagSwitchedOff", message, reason="FlagAlreadyOff", event=False)
+            draft.record("FlagAlreadyOff", message, reason="FlagAlreadyOff", event=False)
             continue
         draft.actions.append(_patch(flag, reason))
         message = f"Kill switch: {describe_switch(flag)} before traffic returns to stable"

@@ -37,6 +37,8 @@ HISTORY_EVENTS = {
     "Succeeded": NotificationEvent.SUCCEEDED,
     "RolledBack": NotificationEvent.ROLLED_BACK,
     "GateNoGo": NotificationEvent.GATE_NO_GO,
+    "FlagSwitchedOff": NotificationEvent.FLAG_SWITCHED_OFF,
+    "FlagOverdue": NotificationEvent.FLAG_OVERDUE,
 }
 # Progressing reasons that are notification events when the rollout starts waiting on them.
 WAITING_EVENTS = {
