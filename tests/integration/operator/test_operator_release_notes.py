@@ -144,3 +144,31 @@ def test_prepare_apply_rollout_and_notes_round_trip(
     assert "Notes: 1 added, 1 fixed" in status.stdout
     as_json = json.loads(sluice("notes", "web", "-o", "json").stdout)
     assert as_json["published"]["outcome"] == "Succeeded"
+
+
+def test_a_publish_mark_lost_in_a_crash_is_written_by_the_next_operator(
+    k8s_api: Any,
+    namespace: str,
+    apply: Callable[..., None],
+    start_operator: Callable[..., Any],
+    read_release: Callable[[str], dict[str, Any]],
+) -> None:
+    """SIGKILL after the success; the mark removed as if the write never landed; a new operator
+    reconciles the finished Release once at start-up and writes the mark again."""
+    apply(
+        deployment("web-a", "web", "a", "1.0.0", 2),
+        deployment("web-b", "web", "b", "2.0.0", 0),
+        policy("quick", [{"setWeight": 100}], scaleDownDelay="0s"),
+        NOTES_MAP,
+    )
+    first = start_operator()
+    apply(release("web", "web-a", "web-b", "quick", version="2.0.0", notes=BREAKING_NOTES))
+    wait_for(lambda: _succeeded(read_release, "web"), 90, "the release to succeed")
+    wait_for(lambda: _published(k8s_api, namespace, "web-notes"), 30, "the publish mark")
+    first.kill()
+    unmark = {"metadata": {"annotations": {"sluice.dev/published": None}}}
+    client.CoreV1Api(k8s_api).patch_namespaced_config_map("web-notes", namespace, unmark)
+    assert _published(k8s_api, namespace, "web-notes") is None
+    start_operator()
+    mark = wait_for(lambda: _published(k8s_api, namespace, "web-notes"), 60, "the mark again")
+    assert (mark["outcome"], mark["rollout"]) == ("Succeeded", 1)
