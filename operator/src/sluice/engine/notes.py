@@ -112,7 +112,7 @@ def _publish(draft: Draft, before: ReleaseStatus) -> None:
     The runtime reads the ConfigMap only for a Release that had ended when it was read; in the
     pass that ends the rollout it was not read, and the mark is decided from the transition.
     A crash before the mark lands is repaired by a later pass of the finished Release (it has
-    passes until its scale-down is done).
+    passes until its scale-down is done, and one at every operator start-up).
     """
     notes, status = draft.release.spec.notes, draft.status
     if notes is None or status.outcome is None:
