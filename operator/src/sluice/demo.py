@@ -23,15 +23,23 @@ from sluice.testing.cluster import (
     PROMETHEUS_TARGETS_DIR,
     REPO_ROOT,
 )
+from sluice.testing.flags import install_featureflag_crd
 from sluice.testing.kube import apply_file, install_sluice_crds, wait_for
 from sluice.testing.operator_process import OperatorProcess
 from sluice.testing.simulator_process import SimulatorProcess
 
 QUICKSTART = REPO_ROOT / "examples" / "quickstart"
+FLAGS = REPO_ROOT / "examples" / "flags"
 RUNS = (
     ("sluice-demo-good", "demo-good", "release-good.yaml", "Succeeded"),
     ("sluice-demo-bad", "demo-bad", "release-bad.yaml", "RolledBack"),
+    # Feature flags (docs/flags.md): the kill switch goes first in a rollback, and a flag rollout
+    # moves a feature to 5 -> 25 -> 50 -> 100% of users (the simulator evaluates the flags
+    # through the OpenFeature SDK with flagd in-process).
+    ("sluice-demo-flags", "shop-checkout", "release-kill-switch.yaml", "RolledBack"),
+    ("sluice-demo-flags", "search-new", "release-feature.yaml", "Succeeded"),
 )
+FILES = {"sluice-demo-flags": (FLAGS, ("app.yaml", "featureflag.yaml", "policy.yaml"))}
 TIMEOUT_SECONDS = 270
 
 
@@ -172,15 +180,22 @@ def main(kubeconfig: Path, prometheus_url: str) -> None:
         "[bold]Sluice demo[/bold]: a healthy 1.1.0 and a failing 1.2.0 (8% errors), "
         "policy standard-canary (5% → 25% → 50% → 100%, error rate ≤ 5%, p99 ≤ 0.5s)"
     )
+    console.print(
+        'and feature flags: shop 1.1.0 fails only on flag new-checkout\'s "on" variant (rolled '
+        "back, the flag switched off first), and new-search rolled out to users by the flag"
+    )
     console.print("• installing the CRDs")
     install_sluice_crds(api)
+    install_featureflag_crd(api)
     workdir = Path(tempfile.mkdtemp(prefix="sluice-demo-"))
     simulators: list[SimulatorProcess] = []
-    for namespace, _, _, _ in RUNS:
+    namespaces = list(dict.fromkeys(namespace for namespace, _, _, _ in RUNS))
+    for namespace in namespaces:
         console.print(f"• namespace {namespace}: demo app, policy, traffic simulator")
         _fresh_namespace(core, custom, namespace)
-        apply_file(api, QUICKSTART / "app.yaml", namespace)
-        apply_file(api, QUICKSTART / "policy.yaml", namespace)
+        folder, files = FILES.get(namespace, (QUICKSTART, ("app.yaml", "policy.yaml")))
+        for name in files:
+            apply_file(api, folder / name, namespace)
         simulators.append(
             SimulatorProcess(
                 kubeconfig,
@@ -191,16 +206,16 @@ def main(kubeconfig: Path, prometheus_url: str) -> None:
         )
     operator = OperatorProcess(
         kubeconfig,
-        RUNS[0][0],
+        namespaces[0],
         workdir / "operator.log",
         prometheus_url,
-        ("--no-leader-election", "--namespace", RUNS[1][0]),
+        ("--no-leader-election", *(a for n in namespaces[1:] for a in ("--namespace", n))),
     )
     console.print(f"• starting the operator (log: {operator.log_path})")
     operator.start()
     time.sleep(3)  # let Prometheus scrape the stable traffic first
     for namespace, _, manifest, _ in RUNS:
-        apply_file(api, QUICKSTART / manifest, namespace)
+        apply_file(api, FILES.get(namespace, (QUICKSTART,))[0] / manifest, namespace)
     releases: dict[str, dict[str, Any]] = {}
     printed: dict[str, str] = {}
     try:

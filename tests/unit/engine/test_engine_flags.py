@@ -220,8 +220,7 @@ def test_an_experiment_flag_uses_the_experiment_delay() -> None:
 
 
 def test_a_flag_rollout_in_one_deployment_never_scales_it_down() -> None:
-    """stable == candidate (trafficRouting.flag): after success the scale-down is done at once,
-    with no scale action."""
+    """stable == candidate (trafficRouting.flag): no scale-down is planned after success."""
     routing = {**CHECKOUT, "stableVariant": "off", "candidateVariant": "on"}
     same = flagged(routing=routing)
     spec = same.spec.model_copy(update={"candidate": "web"})
@@ -234,4 +233,31 @@ def test_a_flag_rollout_in_one_deployment_never_scales_it_down() -> None:
     assert driver.status.outcome is not None
     done = driver.step(observe(flags=flags), later(5))
     assert [a for a in done.actions if type(a).__name__ == "ScaleDeployment"] == []
-    assert driver.status.scaled_down is True
+    assert driver.status.scale_down_at is None
+    assert "scales to 0" not in (driver.status.message or "")
+
+
+def test_subscribers_hear_of_the_kill_switch_and_of_an_overdue_flag() -> None:
+    """FlagSwitchedOff with the rollback, FlagOverdue at the cleanup date: one pending each."""
+    spec = policy([weight(100)], [], flagCleanup={"release": "1h"})
+    subscription = {
+        "name": "flags",
+        "events": ["FlagSwitchedOff", "FlagOverdue"],
+        "webhook": {"url": "http://127.0.0.1:9/hook"},
+    }
+    notified = spec.model_validate(
+        {**spec.model_dump(by_alias=True, exclude_none=True), "notifications": [subscription]}
+    )
+    driver = Driver(notified, flagged(CHECKOUT))
+    driver.step(observe(flags=(seen(),)))
+    driver.step(observe(flags=(seen(),)), later(3601))
+    assert driver.status.notifications is not None
+    assert [p.event.value for p in driver.status.notifications.pending] == ["FlagOverdue"]
+    kill = Driver(
+        notified.model_copy(update={"steps": [weight(50), pause(), weight(100)]}),
+        flagged(CHECKOUT),
+    )
+    kill.step(observe(flags=(seen(),)))
+    kill.step(observe(flags=(seen(),), command=command("abort")), later(5))
+    assert kill.status.notifications is not None
+    assert "FlagSwitchedOff" in [p.event.value for p in kill.status.notifications.pending]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sluice.api.policy import RolloutPolicySpec
 from sluice.api.records import RecordOutcome
@@ -149,6 +149,14 @@ def retry(draft: Draft, spec: RolloutPolicySpec | None, by: str) -> None:
     _scale_up_preview(draft, policy)
 
 
+def _scale_down_at(draft: Draft, policy: EffectivePolicy) -> datetime | None:
+    """When the losing Deployment scales to 0: after scaleDownDelay; never when stable and
+    candidate are one Deployment (a flag rollout moves users, not pods)."""
+    if draft.release.spec.stable == draft.release.spec.candidate:
+        return None
+    return draft.now + timedelta(seconds=policy.scale_down_delay)
+
+
 def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: str | None) -> None:
     """Send all traffic to stable now; scale the candidate to zero after scaleDownDelay."""
     cause = during_verification(draft, cause, by)
@@ -161,7 +169,7 @@ def roll_back(draft: Draft, policy: EffectivePolicy, cause: RollbackCause, by: s
         approved_step=None,
         paused_by_user=False,
         candidate_ready=False,
-        scale_down_at=draft.now + timedelta(seconds=policy.scale_down_delay),
+        scale_down_at=_scale_down_at(draft, policy),
         scale_down_role=CANDIDATE,
         scaled_down=False,
     )
@@ -220,7 +228,7 @@ def succeed(draft: Draft, policy: EffectivePolicy) -> None:
         outcome=Outcome.SUCCEEDED,
         window_override=None,
         approved_step=None,
-        scale_down_at=draft.now + timedelta(seconds=policy.scale_down_delay),
+        scale_down_at=_scale_down_at(draft, policy),
         scale_down_role=STABLE,
         scaled_down=False,
     )
@@ -299,9 +307,6 @@ def scale_down_if_due(draft: Draft) -> None:
     """
     status = draft.status
     if status.scale_down_at is None or status.scaled_down or draft.now < status.scale_down_at:
-        return
-    if draft.release.spec.stable == draft.release.spec.candidate:
-        draft.update(scaled_down=True)  # a flag rollout within one Deployment: nothing to scale
         return
     role = status.scale_down_role or STABLE
     name = draft.release.spec.stable if role == STABLE else draft.release.spec.candidate
