@@ -142,6 +142,7 @@ def test_a_missing_flag_object_or_key_blocks_the_rollout_naming_it(
     assert (degraded.status.value, degraded.reason) == ("True", "FlagNotFound")
     assert message in degraded.message
     assert driver.status.current_step is None
+    assert decision.requeue_after == 5.0, "FeatureFlags are not watched: read again soon"
 
 
 def test_a_rollback_variant_the_flag_lacks_is_a_preflight_condition() -> None:

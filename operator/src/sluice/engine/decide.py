@@ -262,5 +262,5 @@ def decide(
         scheduled, effective, now, blocked=blocker is not None, window=draft.window
     )
     delay = sooner(delay, gate_requeue(draft.status, effective, now))
-    delay = sooner(delay, flag_requeue(draft, policy))
+    delay = sooner(delay, flag_requeue(draft, policy, blocker))
     return Decision(status=draft.status, actions=tuple(draft.actions), requeue_after=delay)

@@ -274,8 +274,14 @@ def flag_hygiene(draft: Draft, policy: RolloutPolicySpec | None) -> None:
     draft.update(conditions=conditions)
 
 
-def flag_requeue(draft: Draft, policy: RolloutPolicySpec | None) -> float:
-    """Seconds until the next cleanup date still ahead (infinity: none)."""
+FLAG_RECHECK_SECONDS = 5.0  # FeatureFlags are not watched: a blocked Release reads them again
+
+
+def flag_requeue(draft: Draft, policy: RolloutPolicySpec | None, blocker: Hold | None) -> float:
+    """Seconds until the next cleanup date still ahead (infinity: none); a Release blocked by a
+    flag looks again after FLAG_RECHECK_SECONDS."""
+    if blocker is not None and blocker.reason in ("FlagNotFound", "FlagError", "InvalidFlag"):
+        return FLAG_RECHECK_SECONDS
     cleanup = policy.flag_cleanup if policy is not None else FlagCleanup()
     ahead = [
         (item.due - draft.now).total_seconds()
