@@ -21,9 +21,7 @@ def world(**spec: object) -> World:
     return World(
         group=group(CONSUMERS_THEN_PRODUCER, **spec),
         releases={name: member(name) for name in ("consumer-a", "consumer-b", "producer")},
-        policy=policy(
-            steps=[weight(50), analysis()], metrics=[metric()], scaleDownDelay="0s"
-        ),
+        policy=policy(steps=[weight(50), analysis()], metrics=[metric()], scaleDownDelay="0s"),
     )
 
 
@@ -173,7 +171,7 @@ def test_an_invalid_group_degrades_and_nothing_starts() -> None:
     )
     del w.releases["consumer-b"]
     w.tick(rounds=2)
-    degraded = [c for c in w.group_status.conditions if c.type == "Degraded"][0]
+    degraded = next(c for c in w.group_status.conditions if c.type == "Degraded")
     assert degraded.status == "True" and degraded.reason == "InvalidGroup"
     assert "dependency cycle" in degraded.message and "Release not found: ghost" in degraded.message
     assert all(w.status(n).current_step is None for n in w.releases)
@@ -257,3 +255,22 @@ def test_deleting_the_group_mid_way_returns_every_member_to_stable() -> None:
     assert w.group_status.rollback.reason == "GroupDeleted"
     for name in ("consumer-a", "consumer-b"):
         assert w.status(name).outcome == "RolledBack"
+
+
+def test_a_member_waiting_when_its_group_is_deleted_does_not_start_alone() -> None:
+    """The producer waited for the group; the group is gone: it holds (GroupDeleted) until its
+    spec is edited."""
+    w = world()
+    w.tick()
+    assert w.status("producer").current_step is None
+    w.decide_member("producer", in_group=False)
+    assert w.status("producer").current_step is None
+    assert "ReleaseGroup this Release waited for is gone" in (w.status("producer").message or "")
+    w.decide_member("producer", in_group=False)
+    assert w.status("producer").current_step is None
+    edited = w.releases["producer"].model_copy(
+        update={"metadata": w.releases["producer"].metadata.model_copy(update={"generation": 2})}
+    )
+    w.releases["producer"] = edited
+    w.decide_member("producer", in_group=False)
+    assert w.status("producer").current_step is not None

@@ -8,10 +8,10 @@ from kubernetes.client.rest import ApiException
 
 from sluice.api.release import ReleaseStatus
 from sluice.egress import EgressPolicy
-from sluice.runtime.group_cache import GroupIndex
 from sluice.engine.types import Decision
 from sluice.runtime.cache import ClusterCache
 from sluice.runtime.controller import FINALIZER, Controller
+from sluice.runtime.group_cache import GroupIndex
 from sluice.runtime.workqueue import WorkQueue
 
 

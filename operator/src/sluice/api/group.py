@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from sluice.api.approvals import ApprovalDecision, ApprovalRules
 from sluice.api.common import ApiModel, CelRule, ObjectMeta, ObjectName
 from sluice.api.policy import CalendarRef
 from sluice.api.release import Condition, HistoryEvent
 
+# Member names are Release names, held to 63 characters here so that the admission rules over
+# members stay within the API server's CEL cost budget.
+MemberName = Annotated[ObjectName, StringConstraints(max_length=63)]
 GROUP_HISTORY_LIMIT = 50
-MEMBER_LIMIT = 50
+MEMBER_LIMIT = 20
+DEPENDENCY_LIMIT = 8
 
 
 class MemberFailurePolicy(StrEnum):
@@ -42,11 +46,11 @@ TERMINAL_PHASES = frozenset({GroupPhase.SUCCEEDED, GroupPhase.ROLLED_BACK, Group
 class GroupMember(ApiModel):
     """One member Release and the members it waits for."""
 
-    release: ObjectName = Field(description="A Release in the group's namespace.")
-    depends_on: list[ObjectName] = Field(
+    release: MemberName = Field(description="A Release in the group's namespace.")
+    depends_on: list[MemberName] = Field(
         default_factory=list,
         alias="dependsOn",
-        max_length=MEMBER_LIMIT,
+        max_length=DEPENDENCY_LIMIT,
         description="Members that must succeed (verification included) before this one starts.",
     )
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from sluice.api.group import TERMINAL_PHASES, GroupPhase
 from sluice.api.membership import GroupMembership
 from sluice.api.policy import RolloutPolicySpec
-from sluice.api.release import Outcome
+from sluice.api.release import ConditionStatus, Outcome
 from sluice.engine.analysis import Hold, RollbackCause
+from sluice.engine.conditions import PROGRESSING, find_condition
 from sluice.engine.draft import Draft
 from sluice.engine.group_graph import dependencies, dependents
 from sluice.engine.group_view import DONE, GroupView, holds_traffic, in_run
@@ -27,11 +28,32 @@ def _waiting_dependencies(draft: Draft, view: GroupView) -> list[str]:
     ]
 
 
+GROUP_HOLDS = frozenset({"WaitingForGroup", "WaitingForDependencies", "GroupNotRunning"})
+GROUP_GONE = "GroupDeleted"
+
+
+def _group_gone(draft: Draft) -> Hold | None:
+    """A Release held by a group that was deleted does not start on its own, until its spec
+    is edited: the group's order (consumers before producers) must not be lost silently."""
+    held = find_condition(draft.status.conditions, PROGRESSING)
+    if held is None or held.status != ConditionStatus.FALSE:
+        return None
+    if held.reason not in GROUP_HOLDS | {GROUP_GONE}:
+        return None
+    if held.observed_generation != draft.generation:
+        return None
+    message = (
+        "the ReleaseGroup this Release waited for is gone; it does not start on its own: "
+        "edit its spec to release it alone, or name it in a ReleaseGroup"
+    )
+    return Hold(GROUP_GONE, message)
+
+
 def group_hold(draft: Draft) -> Hold | None:
     """Why this member may not start a rollout now, or None (also None outside a group)."""
     view = draft.observation.group
     if view is None:
-        return None
+        return _group_gone(draft)
     label = _label(view)
     if view.pending_run or view.phase is None:
         return Hold("WaitingForGroup", f"waiting for {label} to start its next run")

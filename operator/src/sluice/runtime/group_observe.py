@@ -36,10 +36,10 @@ def member_statuses(cache: ClusterCache, group: ReleaseGroup) -> dict[str, Relea
         if body is None:
             found[member.release] = None
             continue
-        raw = body.get("status") or {}
         try:
-            found[member.release] = ReleaseStatus.model_validate(plain_body(raw))
-        except ValidationError:
+            found[member.release] = ReleaseStatus.model_validate(body.get("status") or {})
+        except ValidationError as exc:
+            log.warning("unreadable member status", release=member.release, error=str(exc))
             found[member.release] = ReleaseStatus()
     return found
 
