@@ -37,8 +37,9 @@ from sluice.cli.plugin_view import (
     status_view,
     to_text,
 )
-from sluice.engine.conditions import COMMAND_ACCEPTED, find_condition
+from sluice.engine.conditions import COMMAND_ACCEPTED
 from sluice.engine.policy import EffectivePolicy
+from sluice.runtime.kube import RELEASES
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUTS = ("table", "json", "yaml")
@@ -268,26 +269,29 @@ def send_command_and_wait(
     timeout: float,
     options: dict[str, Any],
     fields: dict[str, Any] | None = None,
+    plural: str = RELEASES,
 ) -> None:
-    """Write one command on the Release, then wait for the engine to record it."""
+    """Write one command on the Release (or ReleaseGroup), then wait for the engine to record
+    it."""
     settings = settings_from(options)
     conn = settings.connect()
     command = kube.new_command(action, conn.user, conn.groups).model_copy(update=fields or {})
-    kube.send_command(conn, name, command)
+    kube.send_command(conn, name, command, plural)
+    kind = "Release" if plural == RELEASES else "ReleaseGroup"
     data: dict[str, Any] = {
-        "release": name,
+        kind[0].lower() + kind[1:]: name,
         "namespace": conn.namespace,
         "command": command.model_dump(mode="json", by_alias=True),
     }
     if settings.output == "table":
         click.echo(
-            f'Asked Release "{name}" (namespace {conn.namespace}) to {action.value} '
+            f'Asked {kind} "{name}" (namespace {conn.namespace}) to {action.value} '
             f"as {command.by} (command {command.id})"
         )
     if not wait:
         _finish(data, settings.output, None)
         return
-    release = kube.wait_for_command(conn, name, command.id, timeout)
+    release = kube.wait_for_command(conn, name, command.id, timeout, plural=plural)
     _finish(data, settings.output, _outcome(release, command, timeout))
 
 
@@ -310,15 +314,15 @@ def _outcome(release: dict[str, Any] | None, command: Command, timeout: float) -
         )
         return Outcome(False, False, message, "")
     status = release.get("status") or {}
-    parsed = load_release(release).status
-    raw = find_condition(parsed.conditions, COMMAND_ACCEPTED) if parsed else None
-    applied = raw is not None and raw.status.value == "True"
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    raw = next((c for c in conditions if c.get("type") == COMMAND_ACCEPTED), None)
+    applied = raw is not None and raw.get("status") == "True"
     if raw is None:
         message = f"{command.action.value} recorded"
     elif applied:
-        message = f"applied: {raw.message}"
+        message = f"applied: {raw.get('message', '')}"
     else:
-        message = f"ignored: {raw.message}"
+        message = f"ignored: {raw.get('message', '')}"
     return Outcome(True, applied, message, str(status.get("message") or ""))
 
 
@@ -366,6 +370,7 @@ from sluice.cli import (  # noqa: E402, F401
     plugin_calendar,
     plugin_flags,
     plugin_gates,
+    plugin_group,
     plugin_notes,
     plugin_plan_commands,
     plugin_release,

@@ -135,15 +135,18 @@ def api_error(error: ApiException, what: str) -> click.ClickException:
     return click.ClickException(f"{what}: HTTP {error.status}: {reason}")
 
 
-def get_release(conn: Connection, name: str, namespace: str | None = None) -> dict[str, Any]:
-    """Read a Release as a plain dict."""
+def get_release(
+    conn: Connection, name: str, namespace: str | None = None, plural: str = RELEASES
+) -> dict[str, Any]:
+    """Read a Release (or, with plural releasegroups, a ReleaseGroup) as a plain dict."""
     namespace = namespace or conn.namespace
     try:
         found: dict[str, Any] = conn.custom.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, RELEASES, name
+            GROUP, VERSION, namespace, plural, name
         )
     except ApiException as error:
-        raise api_error(error, f'Release "{name}" in namespace "{namespace}"') from error
+        kind = "Release" if plural == RELEASES else "ReleaseGroup"
+        raise api_error(error, f'{kind} "{name}" in namespace "{namespace}"') from error
     return found
 
 
@@ -191,27 +194,33 @@ def new_command(action: CommandAction, by: str, groups: tuple[str, ...] = ()) ->
     )
 
 
-def send_command(conn: Connection, name: str, command: Command) -> None:
-    """Write the command annotation on the Release with a merge patch."""
+def send_command(conn: Connection, name: str, command: Command, plural: str = RELEASES) -> None:
+    """Write the command annotation on the Release (or ReleaseGroup) with a merge patch."""
     # Plain (not \u-escaped) text: the admission policy reads "by" and "groups" as written.
     document = command.model_dump(mode="json", by_alias=True)
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     body = {"metadata": {"annotations": {COMMAND_ANNOTATION: text}}}
     try:
         conn.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, conn.namespace, RELEASES, name, body
+            GROUP, VERSION, conn.namespace, plural, name, body
         )
     except ApiException as error:
-        raise api_error(error, f'Release "{name}" in namespace "{conn.namespace}"') from error
+        kind = "Release" if plural == RELEASES else "ReleaseGroup"
+        raise api_error(error, f'{kind} "{name}" in namespace "{conn.namespace}"') from error
 
 
 def wait_for_command(
-    conn: Connection, name: str, command_id: str, timeout: float, every: float = 0.25
+    conn: Connection,
+    name: str,
+    command_id: str,
+    timeout: float,
+    every: float = 0.25,
+    plural: str = RELEASES,
 ) -> dict[str, Any] | None:
     """Wait until the engine records the command (status.lastCommandId); None on timeout."""
     deadline = time.monotonic() + timeout
     while True:
-        release = get_release(conn, name)
+        release = get_release(conn, name, plural=plural)
         if (release.get("status") or {}).get("lastCommandId") == command_id:
             return release
         if time.monotonic() >= deadline:

@@ -16,9 +16,11 @@ from rich.text import Text
 
 from sluice.api.calendar import ClusterReleaseCalendar, ReleaseCalendar
 from sluice.api.common import error_messages
+from sluice.api.group import ReleaseGroup
 from sluice.api.policy import ReleaseType, RolloutPolicy, RolloutPolicySpec
 from sluice.api.release import Release, Strategy
 from sluice.cli.view_text import seconds_text, titled_table
+from sluice.engine.group_graph import graph_problems
 from sluice.engine.notes import version_mismatch
 from sluice.engine.policy import EffectivePolicy, resolve_policy
 from sluice.engine.steps import analysis_metric_names, final_index, target_weight
@@ -29,6 +31,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "RolloutPolicy": RolloutPolicy,
     "ReleaseCalendar": ReleaseCalendar,
     "ClusterReleaseCalendar": ClusterReleaseCalendar,
+    "ReleaseGroup": ReleaseGroup,
 }
 
 
@@ -200,7 +203,7 @@ def lint_document(path: str, index: int, document: Any) -> LintResult:
     except ValidationError as error:
         errors = error_messages(error)
     else:
-        errors = _window_errors(name, parsed) + _version_errors(parsed)
+        errors = _window_errors(name, parsed) + _version_errors(parsed) + _group_errors(parsed)
     if not name or "name" not in (document.get("metadata") or {}):
         errors.append("metadata.name: field required")
     return LintResult(path, label, tuple(errors))
@@ -213,6 +216,13 @@ def _version_errors(parsed: BaseModel) -> list[str]:
         return []
     mismatch = version_mismatch(parsed.spec, None)
     return [f"VersionMismatch: {mismatch}"] if mismatch else []
+
+
+def _group_errors(parsed: BaseModel) -> list[str]:
+    """What CEL cannot check in a ReleaseGroup: a dependency cycle."""
+    if not isinstance(parsed, ReleaseGroup):
+        return []
+    return [f"spec.members: {p}" for p in graph_problems(parsed.spec.members) if "cycle" in p]
 
 
 def _window_errors(name: str, parsed: BaseModel) -> list[str]:
