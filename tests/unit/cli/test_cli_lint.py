@@ -230,3 +230,28 @@ def test_the_documented_approvals_example_lints_clean() -> None:
 
     assert code == 0, out
     assert "RolloutPolicy/coordinated: OK" in out
+
+
+def test_the_documented_group_example_lints_clean_and_a_cycle_does_not() -> None:
+    """docs/examples/groups.yaml is valid; the same group with a cycle is refused naming it."""
+    path = Path(__file__).resolve().parents[3] / "docs" / "examples" / "groups.yaml"
+
+    code, out = lint(path)
+
+    assert code == 0, out
+    assert "ReleaseGroup/checkout: OK" in out
+
+
+def test_a_group_with_a_dependency_cycle_is_refused(tmp_path: Path) -> None:
+    """CEL cannot see a cycle; lint names it."""
+    path = tmp_path / "loop.yaml"
+    path.write_text(
+        "apiVersion: sluice.dev/v1alpha1\nkind: ReleaseGroup\nmetadata: {name: loop}\n"
+        "spec:\n  members:\n    - {release: a, dependsOn: [b]}\n"
+        "    - {release: b, dependsOn: [a]}\n"
+    )
+
+    code, out = lint(path)
+
+    assert code == 1
+    assert "ReleaseGroup/loop: spec.members: dependency cycle: a -> b -> a" in out

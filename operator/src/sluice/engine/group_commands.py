@@ -11,7 +11,7 @@ from sluice.api.release import ConditionStatus
 from sluice.engine.approvals import still_needed
 from sluice.engine.commands import REASON_REQUIRED
 from sluice.engine.conditions import COMMAND_ACCEPTED
-from sluice.engine.group import GroupDraft, begin_rollback, end_run, problems, start_run
+from sluice.engine.group import GO, GroupDraft, begin_rollback, end_run, problems, start_run
 
 GroupHandler = Callable[[GroupDraft, Command], str | None]
 
@@ -46,6 +46,7 @@ def give_go(draft: GroupDraft, how: str) -> None:
     """Go: the members without dependencies may start now."""
     draft.update(phase=GroupPhase.PROGRESSING, go_at=draft.now)
     draft.record("Go", f"Go for run {draft.status.run}: {how}")
+    draft.condition(GO, ConditionStatus.TRUE, "Go", f"go for run {draft.status.run}: {how}")
 
 
 def _pending(draft: GroupDraft) -> str | None:
