@@ -13,15 +13,10 @@ from kubernetes import client
 from sluice.testing.cluster import TestCluster
 from sluice.testing.kube import apply_documents, wait_for
 from sluice.testing.kube import conditions_of as conditions
+from sluice.testing.manifests import ERROR_RATE_QUERY
 from sluice.testing.prometheus import PrometheusServer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
-
-ERROR_RATE = (
-    'sum(rate(sluice_demo_requests_total{namespace="{{namespace}}",deployment="{{target}}",'
-    'code=~"5.."}[10s])) / sum(rate(sluice_demo_requests_total{namespace="{{namespace}}",'
-    'deployment="{{target}}"}[10s]))'
-)
 
 
 def _policy(query: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -86,7 +81,7 @@ def test_prometheus_outage_holds_the_rollout_and_it_continues_when_prometheus_re
             {"metadata": {"annotations": {"sluice.dev/simulate-error-rate": "0"}}},
         )
         steps = [{"setWeight": 25}, {"analysis": {"measurements": 6}}, {"setWeight": 100}]
-        apply_documents(k8s_api, [_policy(ERROR_RATE, steps)], namespace)
+        apply_documents(k8s_api, [_policy(ERROR_RATE_QUERY, steps)], namespace)
         start_simulator(prometheus.targets_dir)
         start_operator(prometheus_url=prometheus.url)
         apply_documents(k8s_api, [_release()], namespace)

@@ -13,7 +13,7 @@ from kubernetes import client
 
 from sluice.testing.cluster import TestCluster
 from sluice.testing.kube import wait_for
-from sluice.testing.manifests import deployment, release, service
+from sluice.testing.manifests import ERROR_RATE_QUERY, deployment, release, service
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -21,11 +21,6 @@ GROUP, VERSION = "sluice.dev", "v1alpha1"
 TOTAL = 4
 MEMBERS = ("consumer-a", "consumer-b", "producer")
 HEALTHY = 0.005  # some errors, so that the error-rate query always has data
-ERROR_RATE = (
-    'sum(rate(sluice_demo_requests_total{namespace="{{namespace}}",deployment="{{target}}",'
-    'code=~"5.."}[10s])) / sum(rate(sluice_demo_requests_total{namespace="{{namespace}}",'
-    'deployment="{{target}}"}[10s]))'
-)
 
 
 def _app(name: str, candidate_error_rate: float) -> list[dict[str, Any]]:
@@ -56,7 +51,7 @@ def _policy(steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
             "metrics": [
                 {
                     "name": "error-rate",
-                    "query": ERROR_RATE,
+                    "query": ERROR_RATE_QUERY,
                     "interval": "2s",
                     "thresholds": {"max": 0.05},
                 }

@@ -49,6 +49,20 @@ def give_go(draft: GroupDraft, how: str) -> None:
     draft.condition(GO, ConditionStatus.TRUE, "Go", f"go for run {draft.status.run}: {how}")
 
 
+def _decide(draft: GroupDraft, command: Command, kind: DecisionKind) -> None:
+    """Record one person's go or no-go for the current run."""
+    decision = ApprovalDecision(
+        step=0,
+        rollout=draft.status.run,
+        user=command.by,
+        groups=list(command.groups),
+        time=draft.now,
+        decision=kind,
+        reason=command.reason or "",
+    )
+    draft.update(approvals=[*draft.status.approvals, decision][-50:])
+
+
 def _pending(draft: GroupDraft) -> str | None:
     if draft.status.phase != GroupPhase.PENDING:
         return f"the group's go/no-go is over (run {draft.status.run} is {draft.status.phase})"
@@ -63,16 +77,7 @@ def _approve(draft: GroupDraft, command: Command) -> str | None:
         return "the group needs no approval (spec.approvals is not set)"
     if any(d.user == command.by for d in run_approvals(draft)):
         return f"{command.by} has already approved run {draft.status.run}"
-    decision = ApprovalDecision(
-        step=0,
-        rollout=draft.status.run,
-        user=command.by,
-        groups=list(command.groups),
-        time=draft.now,
-        decision=DecisionKind.APPROVED,
-        reason=command.reason or "",
-    )
-    draft.update(approvals=[*draft.status.approvals, decision][-50:])
+    _decide(draft, command, DecisionKind.APPROVED)
     lacking = still_needed(rules, run_approvals(draft))
     tail = f"; still needed: {', '.join(lacking)}" if lacking else ""
     draft.record("Approved", f"Approved by {_who(command)}{tail}", by=command.by)
@@ -82,16 +87,7 @@ def _approve(draft: GroupDraft, command: Command) -> str | None:
 def _reject(draft: GroupDraft, command: Command) -> str | None:
     if (why := _pending(draft)) is not None:
         return f"{why}; to undo a running group: kubectl sluice group abort {draft.name}"
-    decision = ApprovalDecision(
-        step=0,
-        rollout=draft.status.run,
-        user=command.by,
-        groups=list(command.groups),
-        time=draft.now,
-        decision=DecisionKind.REJECTED,
-        reason=command.reason or "",
-    )
-    draft.update(approvals=[*draft.status.approvals, decision][-50:])
+    _decide(draft, command, DecisionKind.REJECTED)
     end_run(draft, GroupPhase.FAILED, f"No-go: rejected by {_who(command)}", warning=True)
     return None
 

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+# The simulator's error rate of the Deployment a metric is measured on (the candidate, or the
+# stable for the baseline): 5xx responses over all, across the last 10 s.
+ERROR_RATE_QUERY = (
+    'sum(rate(sluice_demo_requests_total{namespace="{{namespace}}",deployment="{{target}}",'
+    'code=~"5.."}[10s])) / sum(rate(sluice_demo_requests_total{namespace="{{namespace}}",'
+    'deployment="{{target}}"}[10s]))'
+)
+
 
 def deployment(
     name: str, app: str, track: str, version: str, replicas: int | None
