@@ -27,6 +27,7 @@ def test_crds_are_established_and_structural(crd_api: Any, sluice_crds: list[str
     assert sorted(sluice_crds) == [
         "clusterreleasecalendars.sluice.dev",
         "releasecalendars.sluice.dev",
+        "releasegroups.sluice.dev",
         "releases.sluice.dev",
         "rolloutpolicies.sluice.dev",
     ]
