@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from sluice.testing.cluster import TestCluster
-from sluice.testing.kube import wait_for
+from sluice.testing.kube import condition_of, wait_for
 from sluice.testing.manifests import ERROR_RATE_QUERY, deployment, release, service
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -278,10 +278,15 @@ def test_deleting_the_group_mid_way_returns_every_member_to_stable(
         assert status["outcome"] == "RolledBack"
         assert _entry({"status": status}, "RolledBack")["reason"] == "GroupRollback"
         assert status["weights"] == {"stable": 100, "candidate": 0}
+
+    def progressing_reason() -> str | None:
+        found = condition_of(read_release("producer"), "Progressing")
+        return found["reason"] if found else None
+
+    wait_for(lambda: progressing_reason() == "GroupDeleted", 30, "the producer to see it")
+    time.sleep(2)  # a producer that would start alone would have started by now
     producer = read_release("producer")["status"]
     assert producer.get("currentStep") is None, "the producer must not start on its own"
-    progressing = next(c for c in producer["conditions"] if c["type"] == "Progressing")
-    assert progressing["reason"] == "GroupDeleted"
 
 
 def _gone(groups: Groups) -> bool:

@@ -160,8 +160,15 @@ def test_a_refused_kill_switch_still_reverts_traffic_and_says_so(
         assert "flags are frozen by the test" in found["message"]
         state = read_feature_flag(k8s_api, namespace, "web-flags")
         assert state["spec"]["flagSpec"]["flags"]["new-checkout"]["state"] == "ENABLED"
-        events = client.CoreV1Api(k8s_api).list_namespaced_event(namespace).items
-        assert any(e.reason == "ActionFailed" and "new-checkout" in e.message for e in events)
+        core = client.CoreV1Api(k8s_api)
+        wait_for(  # the Event follows the status write that shows the failure
+            lambda: any(
+                e.reason == "ActionFailed" and "new-checkout" in (e.message or "")
+                for e in core.list_namespaced_event(namespace).items
+            ),
+            30,
+            "a Warning Event naming the flag",
+        )
     finally:
         admission.delete_validating_admission_policy_binding(name)
         admission.delete_validating_admission_policy(name)

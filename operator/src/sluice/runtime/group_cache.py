@@ -23,7 +23,10 @@ def is_active(body: dict[str, Any]) -> bool:
     phase = status.get("phase")
     if phase is None or phase not in TERMINAL_PHASES:
         return True
-    return bool(status.get("runGeneration") != body.get("metadata", {}).get("generation"))
+    meta = body.get("metadata", {})
+    if meta.get("deletionTimestamp"):
+        return False  # going away (its deletion bumped the generation: that is no edit)
+    return bool(status.get("runGeneration") != meta.get("generation"))
 
 
 def is_running(body: dict[str, Any]) -> bool:
