@@ -274,3 +274,20 @@ def test_a_member_waiting_when_its_group_is_deleted_does_not_start_alone() -> No
     w.releases["producer"] = edited
     w.decide_member("producer", in_group=False)
     assert w.status("producer").current_step is not None
+
+
+def test_a_member_whose_old_stable_is_gone_cannot_roll_back_and_the_group_still_ends() -> None:
+    """A succeeded consumer whose stable was scaled down by hand: its history says the group
+    rollback is impossible, the other consumer rolls back, and the group ends RolledBack."""
+    w = world()
+    run_consumers_to_success(w)
+    gone = w.status("consumer-a").model_copy(update={"scaled_down": True})
+    w.releases["consumer-a"] = w.releases["consumer-a"].model_copy(update={"status": gone})
+    w.results["producer"] = [value(0.3, at=w.now)]
+    w.tick(seconds=5)
+    w.results["producer"] = [value(0.3, at=w.now)]
+    w.tick(seconds=5, rounds=4)
+    assert w.phase() == GroupPhase.ROLLED_BACK
+    assert "GroupRollbackImpossible" in [e.type for e in w.status("consumer-a").history]
+    assert w.status("consumer-a").outcome == "Succeeded"
+    assert w.status("consumer-b").outcome == "RolledBack"

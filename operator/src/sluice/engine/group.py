@@ -21,8 +21,8 @@ from sluice.engine.gate import compile_calendars
 from sluice.engine.group_graph import graph_problems
 from sluice.engine.group_view import (
     MemberPhase,
-    holds_traffic,
     member_phase,
+    must_return,
 )
 from sluice.engine.types import CalendarInput, EmitEvent, EventType
 from sluice.engine.windows import InvalidCalendar, WindowState, window_state
@@ -105,7 +105,7 @@ class GroupDraft:
         return [
             m.release
             for m in self.group.spec.members
-            if holds_traffic(self.observation.members.get(m.release), self.name, self.status.run)
+            if must_return(self.observation.members.get(m.release), self.name, self.status.run)
         ]
 
 

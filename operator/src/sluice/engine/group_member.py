@@ -11,7 +11,7 @@ from sluice.engine.analysis import Hold, RollbackCause
 from sluice.engine.conditions import PROGRESSING, find_condition
 from sluice.engine.draft import Draft
 from sluice.engine.group_graph import dependencies, dependents
-from sluice.engine.group_view import DONE, GroupView, holds_traffic, in_run
+from sluice.engine.group_view import DONE, GroupView, holds_traffic, in_run, must_return
 from sluice.engine.rollout import STABLE, next_release_requested, policy_for, roll_back
 
 
@@ -135,7 +135,7 @@ def group_rollback_cause(draft: Draft) -> RollbackCause | None:
     if not holds_traffic(draft.status, view.name, view.run):
         return None
     for name in dependents(view.spec.members, draft.name):
-        if holds_traffic(view.members.get(name), view.name, view.run):
+        if must_return(view.members.get(name), view.name, view.run):
             return None
     rollback = view.status.rollback
     return RollbackCause(

@@ -58,6 +58,14 @@ def holds_traffic(status: ReleaseStatus | None, group: str, run: int) -> bool:
     return status.weights.candidate > 0 or status.outcome == Outcome.SUCCEEDED
 
 
+def must_return(status: ReleaseStatus | None, group: str, run: int) -> bool:
+    """Whether a group rollback waits for this member: it holds traffic of the run and can
+    still return it (its old stable was not scaled down meanwhile, by hand or otherwise)."""
+    if not holds_traffic(status, group, run) or status is None:
+        return False
+    return not (status.scaled_down and status.scale_down_role == "stable")
+
+
 def last_rollback(status: ReleaseStatus) -> HistoryEvent | None:
     """The member's latest RolledBack history entry (its cause), if any."""
     return next((e for e in reversed(status.history) if e.type == "RolledBack"), None)
