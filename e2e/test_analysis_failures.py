@@ -13,30 +13,14 @@ from kubernetes import client
 from sluice.testing.cluster import TestCluster
 from sluice.testing.kube import apply_documents, wait_for
 from sluice.testing.kube import conditions_of as conditions
-from sluice.testing.manifests import ERROR_RATE_QUERY
+from sluice.testing.manifests import ERROR_RATE_QUERY, analysed_policy
 from sluice.testing.prometheus import PrometheusServer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 
 def _policy(query: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "apiVersion": "sluice.dev/v1alpha1",
-        "kind": "RolloutPolicy",
-        "metadata": {"name": "guarded"},
-        "spec": {
-            "steps": steps,
-            "scaleDownDelay": "1s",
-            "metrics": [
-                {
-                    "name": "error-rate",
-                    "query": query,
-                    "interval": "2s",
-                    "thresholds": {"max": 0.05},
-                }
-            ],
-        },
-    }
+    return analysed_policy("guarded", steps, query)
 
 
 def _release() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sluice.flags.evaluate import FlagEvaluator, FlagFile
 from sluice.testing.cluster import TestCluster
 from sluice.testing.flags import Recorder, boolean_flag, feature_flag
 from sluice.testing.kube import apply_documents, wait_for
+from sluice.testing.manifests import analysed_policy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -26,23 +27,8 @@ USERS = 2000
 
 
 def _policy() -> dict[str, Any]:
-    return {
-        "apiVersion": "sluice.dev/v1alpha1",
-        "kind": "RolloutPolicy",
-        "metadata": {"name": "flagged"},
-        "spec": {
-            "steps": [{"setWeight": 50}, {"analysis": {"measurements": 3}}, {"setWeight": 100}],
-            "scaleDownDelay": "1s",
-            "metrics": [
-                {
-                    "name": "error-rate",
-                    "query": ERROR_RATE,
-                    "interval": "2s",
-                    "thresholds": {"max": 0.05},
-                }
-            ],
-        },
-    }
+    steps = [{"setWeight": 50}, {"analysis": {"measurements": 3}}, {"setWeight": 100}]
+    return analysed_policy("flagged", steps, ERROR_RATE)
 
 
 def _release() -> dict[str, Any]:

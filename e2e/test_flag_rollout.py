@@ -13,6 +13,7 @@ from sluice.routers.flag import fractional_weight
 from sluice.testing.cluster import TestCluster
 from sluice.testing.flags import Recorder, Seen, feature_flag
 from sluice.testing.kube import apply_documents, wait_for
+from sluice.testing.manifests import analysed_policy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -66,31 +67,20 @@ def _app(error_rates: str) -> list[dict[str, Any]]:
                 }
             },
         ),
-        {
-            "apiVersion": "sluice.dev/v1alpha1",
-            "kind": "RolloutPolicy",
-            "metadata": {"name": "feature"},
-            "spec": {
-                "steps": [
-                    {"setWeight": 5},
-                    {"analysis": {"measurements": 2}},
-                    {"setWeight": 25},
-                    {"analysis": {"measurements": 2}},
-                    {"setWeight": 50},
-                    {"analysis": {"measurements": 2}},
-                    {"setWeight": 100},
-                ],
-                "scaleDownDelay": "1s",
-                "metrics": [
-                    {
-                        "name": "new-variant-errors",
-                        "query": NEW_VARIANT_ERRORS,
-                        "interval": "2s",
-                        "thresholds": {"max": 0.05},
-                    }
-                ],
-            },
-        },
+        analysed_policy(
+            "feature",
+            [
+                {"setWeight": 5},
+                {"analysis": {"measurements": 2}},
+                {"setWeight": 25},
+                {"analysis": {"measurements": 2}},
+                {"setWeight": 50},
+                {"analysis": {"measurements": 2}},
+                {"setWeight": 100},
+            ],
+            NEW_VARIANT_ERRORS,
+            metric="new-variant-errors",
+        ),
     ]
 
 

@@ -13,7 +13,7 @@ from kubernetes import client
 
 from sluice.testing.cluster import TestCluster
 from sluice.testing.kube import condition_of, wait_for
-from sluice.testing.manifests import ERROR_RATE_QUERY, deployment, release, service
+from sluice.testing.manifests import analysed_policy, deployment, release, service
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -41,23 +41,9 @@ def _app(name: str, candidate_error_rate: float) -> list[dict[str, Any]]:
 
 
 def _policy(steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": "sluice.dev/v1alpha1",
-        "kind": "RolloutPolicy",
-        "metadata": {"name": "guarded"},
-        "spec": {
-            "steps": steps or [{"setWeight": 50}, {"analysis": {"measurements": 2}}],
-            "scaleDownDelay": "1s",
-            "metrics": [
-                {
-                    "name": "error-rate",
-                    "query": ERROR_RATE_QUERY,
-                    "interval": "2s",
-                    "thresholds": {"max": 0.05},
-                }
-            ],
-        },
-    }
+    return analysed_policy(
+        "guarded", steps or [{"setWeight": 50}, {"analysis": {"measurements": 2}}]
+    )
 
 
 def _group(**spec: Any) -> dict[str, Any]:

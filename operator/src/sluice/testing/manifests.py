@@ -55,6 +55,25 @@ def policy(name: str, steps: list[dict[str, Any]], **fields: Any) -> dict[str, A
     }
 
 
+def analysed_policy(
+    name: str,
+    steps: list[dict[str, Any]],
+    query: str = ERROR_RATE_QUERY,
+    metric: str = "error-rate",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A RolloutPolicy with one metric measured every 2 s (at most 0.05) and a 1 s scale-down
+    delay."""
+    spec = {
+        "scaleDownDelay": "1s",
+        "metrics": [
+            {"name": metric, "query": query, "interval": "2s", "thresholds": {"max": 0.05}}
+        ],
+        **fields,
+    }
+    return policy(name, steps, **spec)
+
+
 def weights(*values: int) -> list[dict[str, Any]]:
     """setWeight steps."""
     return [{"setWeight": v} for v in values]
